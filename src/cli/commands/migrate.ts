@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { redactUrl } from '../../config.js';
+import { configFrom, out } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit (serve also does this at start)')
+    .action(async (_opts, command: Command) => {
+      const config = configFrom(command);
+      const { migrate, openDatabase } = await import('../../storage/db.js');
+      const db = openDatabase(config.database);
+      try {
+        const ran = await migrate(db);
+        out(ran.length > 0 ? `applied: ${ran.join(', ')}` : `up to date (${redactUrl(config.database.url)})`);
+      } finally {
+        await db.close();
+      }
+    });
+}

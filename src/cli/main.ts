@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './context.js';
+import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerVerp } from './commands/verp.js';
+
+/** The `rebond` command line. Each command lives in its own module under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('rebond')
+    .description('SMTP bounce receiver: VERP identification, hard/soft rules, suppression list')
+    .option('-c, --config <file>', 'JSON config file merged over config/default.json (or REBOND_CONFIG)')
+    .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [registerServe, registerVerp, registerMigrate]) register(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      process.stderr.write(`rebond: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`rebond: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,248 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { checkPrefix } from './domain/verp.js';
+
+/**
+ * Configuration: `config/default.json`, then an optional file (`--config` or REBOND_CONFIG),
+ * then environment variables. Validated once, frozen, and refused with one clear line per bad
+ * value. Reading happens only when `loadConfig` is called, never on import.
+ */
+
+const DEV_SECRET = 'rebond-development-secret-do-not-use-in-production';
+const MIN_SECRET_LENGTH = 32;
+const PLACEHOLDER = /change.?me|changeit|replace.?me|your.?secret|^secret$|example|placeholder|^x+$|^(.)\1+$|password|todo|fixme|do-not-use/i;
+
+const domainName = z
+  .string()
+  .transform((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+  .refine((d) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(d) || d === 'localhost', {
+    message: 'must be a domain name such as bounces.example.com',
+  });
+
+const schema = z
+  .object({
+    mode: z.enum(['production', 'development']).default('production'),
+    smtp: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(2525),
+        hostname: z.string().min(1).default(hostname()),
+        banner: z.string().default('rebond bounce receiver'),
+        maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+        maxRecipients: z.number().int().min(1).max(1000).default(10),
+        maxClients: z.number().int().min(1).default(500),
+        socketTimeoutMs: z.number().int().min(1000).default(60_000),
+        tls: z.object({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+      })
+      .strict()
+      .prefault({}),
+    verp: z
+      .object({
+        prefix: z.string().default('bounce'),
+        domains: z.array(domainName).min(1, 'needs at least one bounce domain').default(['bounces.localhost']),
+        secret: z.string().optional(),
+        previousSecrets: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: z.string().min(1).default('sqlite:data/rebond.sqlite'),
+        poolMax: z.number().int().min(1).max(100).default(10),
+        acquireTimeoutMs: z.number().int().min(100).default(5000),
+        statementTimeoutMs: z.number().int().min(0).default(15_000),
+        busyTimeoutMs: z.number().int().min(0).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    rules: z
+      .object({
+        softThreshold: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+type Parsed = z.infer<typeof schema>;
+
+export type Config = Readonly<
+  Omit<Parsed, 'verp'> & {
+    verp: Readonly<Omit<Parsed['verp'], 'secret'> & { secret: string }>;
+    /** True when the VERP secret is the built-in development one. */
+    devSecret: boolean;
+  }
+>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type EnvParser = (value: string) => unknown;
+const int: EnvParser = (v) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
+const list: EnvParser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const text: EnvParser = (v) => v;
+
+/** Environment variables and the setting each one overrides. */
+export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = [
+  ['REBOND_MODE', 'mode', text],
+  ['REBOND_SMTP_HOST', 'smtp.host', text],
+  ['REBOND_SMTP_PORT', 'smtp.port', int],
+  ['REBOND_SMTP_HOSTNAME', 'smtp.hostname', text],
+  ['REBOND_SMTP_MAX_MESSAGE_BYTES', 'smtp.maxMessageBytes', int],
+  ['REBOND_SMTP_MAX_RECIPIENTS', 'smtp.maxRecipients', int],
+  ['REBOND_SMTP_MAX_CLIENTS', 'smtp.maxClients', int],
+  ['REBOND_SMTP_SOCKET_TIMEOUT_MS', 'smtp.socketTimeoutMs', int],
+  ['REBOND_SMTP_TLS_KEY', 'smtp.tls.key', text],
+  ['REBOND_SMTP_TLS_CERT', 'smtp.tls.cert', text],
+  ['REBOND_VERP_PREFIX', 'verp.prefix', text],
+  ['REBOND_VERP_DOMAINS', 'verp.domains', list],
+  ['REBOND_VERP_SECRET', 'verp.secret', text],
+  ['REBOND_VERP_PREVIOUS_SECRETS', 'verp.previousSecrets', list],
+  ['REBOND_DATABASE_URL', 'database.url', text],
+  ['REBOND_DATABASE_POOL_MAX', 'database.poolMax', int],
+  ['REBOND_DATABASE_ACQUIRE_TIMEOUT_MS', 'database.acquireTimeoutMs', int],
+  ['REBOND_DATABASE_STATEMENT_TIMEOUT_MS', 'database.statementTimeoutMs', int],
+  ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
+  ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
+  ['REBOND_LOG_LEVEL', 'log.level', text],
+  ['REBOND_LOG_FORMAT', 'log.format', text],
+];
+
+export interface LoadOptions {
+  /** A JSON file merged over the defaults. */
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Explicit development mode (`--dev`): a weak or missing secret is replaced, with a warning. */
+  readonly dev?: boolean;
+  /** Settings merged last (used by tests and the library). */
+  readonly overrides?: Record<string, unknown>;
+  /** Skip config/default.json (tests). */
+  readonly skipDefaultsFile?: boolean;
+}
+
+export function packageRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  let merged: Record<string, unknown> = {};
+
+  const defaultsFile = resolve(packageRoot(), 'config', 'default.json');
+  if (!options.skipDefaultsFile && existsSync(defaultsFile)) merged = deepMerge(merged, readJson(defaultsFile, problems));
+  const file = options.file ?? env['REBOND_CONFIG'];
+  if (file) {
+    if (!existsSync(file)) problems.push(`config file ${file} does not exist`);
+    else merged = deepMerge(merged, readJson(file, problems));
+  }
+  for (const [name, path, parse] of ENVIRONMENT) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(merged, path, parse(value));
+  }
+  if (options.overrides) merged = deepMerge(merged, options.overrides);
+  if (options.dev) merged['mode'] = 'development';
+  delete merged['$comment'];
+
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const parsed = result.data;
+
+  try {
+    checkPrefix(parsed.verp.prefix);
+  } catch (err) {
+    problems.push(`verp.prefix: ${(err as Error).message}`);
+  }
+  const weakness = secretWeakness(parsed.verp.secret);
+  let secret = parsed.verp.secret ?? '';
+  let devSecret = false;
+  if (weakness) {
+    if (parsed.mode === 'development') {
+      secret = DEV_SECRET;
+      devSecret = true;
+    } else {
+      problems.push(`verp.secret: ${weakness} (set REBOND_VERP_SECRET to ${MIN_SECRET_LENGTH}+ random characters, e.g. \`openssl rand -hex 32\`; or run in development mode with --dev)`);
+    }
+  }
+  parsed.verp.previousSecrets.forEach((s, i) => {
+    const w = secretWeakness(s);
+    if (w) problems.push(`verp.previousSecrets[${i}]: ${w}`);
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({ ...parsed, verp: { ...parsed.verp, secret }, devSecret });
+}
+
+export function secretWeakness(secret: string | undefined): string | null {
+  if (!secret) return 'is missing';
+  if (secret.length < MIN_SECRET_LENGTH) return `is too short (${secret.length} characters, at least ${MIN_SECRET_LENGTH} needed)`;
+  if (PLACEHOLDER.test(secret)) return 'looks like a placeholder';
+  if (new Set(secret).size < 8) return 'has too few distinct characters';
+  return null;
+}
+
+/** The database URL with any password hidden, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+function readJson(file: string, problems: string[]): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    problems.push(`${file}: must hold a JSON object`);
+  } catch (err) {
+    problems.push(`${file}: ${(err as Error).message}`);
+  }
+  return {};
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isPlain(prev) && isPlain(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

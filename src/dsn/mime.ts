@@ -1,0 +1,166 @@
+import { simpleParser, type Attachment } from 'mailparser';
+
+/**
+ * What the decoders see of a message: its headers, its readable text, and the machine-readable
+ * parts a bounce may carry. Built with mailparser; never throws.
+ */
+export interface MailView {
+  /** Lowercased header name -> unfolded raw values, in order. */
+  readonly headers: ReadonlyMap<string, readonly string[]>;
+  readonly from: string | null;
+  readonly subject: string;
+  readonly messageId: string | null;
+  /** `type/subtype` of the top-level part, lowercased. */
+  readonly contentType: string;
+  /** `report-type` parameter of a multipart/report, lowercased. */
+  readonly reportType: string | null;
+  /** The plain text of the message (text/plain parts, or HTML reduced to text). */
+  readonly text: string;
+  /** Bodies of message/delivery-status and message/global-delivery-status parts. */
+  readonly deliveryStatus: readonly string[];
+  /** Bodies of message/feedback-report parts (ARF). */
+  readonly feedbackReports: readonly string[];
+  /** Header sections of returned originals (message/rfc822, text/rfc822-headers, message/global*). */
+  readonly originalHeaders: readonly string[];
+  /** Returned originals as raw bytes, for decoders that look inside them. */
+  readonly embedded: readonly Buffer[];
+  /** What went wrong while reading the MIME structure (the view is then best effort). */
+  readonly problems: readonly string[];
+}
+
+export interface MimeLimits {
+  /** Largest header block of one MIME part, bytes. */
+  readonly maxHeadBytes: number;
+  /** Most MIME parts in one message. */
+  readonly maxParts: number;
+}
+
+export const DEFAULT_MIME_LIMITS: MimeLimits = { maxHeadBytes: 256 * 1024, maxParts: 500 };
+
+const DSN_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
+const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/rfc822-headers']);
+// Text is capped so that a huge body cannot make every later regular expression slow.
+const MAX_TEXT = 256 * 1024;
+
+export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
+  try {
+    const parsed = await simpleParser(raw, {
+      keepDeliveryStatus: true,
+      skipHtmlToText: false,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      skipImageLinks: true,
+      checksumAlgo: false,
+      ignoreEmbedded: true,
+      maxHeadSize: limits.maxHeadBytes,
+      maxChildNodes: limits.maxParts,
+      maxHtmlLengthToParse: MAX_TEXT,
+    });
+    const headers = collectHeaders(parsed.headerLines.map((h) => h.line));
+    const ct = structured(parsed.headers.get('content-type'));
+    const deliveryStatus: string[] = [];
+    const feedbackReports: string[] = [];
+    const originalHeaders: string[] = [];
+    const embedded: Buffer[] = [];
+    for (const att of parsed.attachments as Attachment[]) {
+      const type = (att.contentType || '').toLowerCase();
+      if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
+      else if (type === 'message/feedback-report') feedbackReports.push(decodeText(att.content, false));
+      else if (ORIGINAL_TYPES.has(type)) {
+        originalHeaders.push(headerSection(att.content));
+        if (type === 'message/rfc822' || type === 'message/global') embedded.push(att.content);
+      }
+    }
+    const text = (parsed.text ?? '').slice(0, MAX_TEXT);
+    return {
+      headers,
+      from: parsed.from?.value?.[0]?.address?.toLowerCase() ?? firstAddress(headers.get('from')?.[0]),
+      subject: parsed.subject ?? '',
+      messageId: parsed.messageId ?? null,
+      contentType: (ct?.value ?? 'text/plain').toLowerCase(),
+      reportType: ct?.params?.['report-type']?.toLowerCase() ?? null,
+      text,
+      deliveryStatus,
+      feedbackReports,
+      originalHeaders,
+      embedded,
+      problems: [],
+    };
+  } catch (err) {
+    return crudeView(raw, `MIME parsing failed: ${(err as Error).message}`);
+  }
+}
+
+/** A view from a plain split of headers and body, for input mailparser refuses. */
+export function crudeView(raw: Buffer, problem: string): MailView {
+  const text = raw.subarray(0, MAX_TEXT * 2).toString('latin1');
+  const split = /\r?\n\r?\n/.exec(text);
+  const head = split ? text.slice(0, split.index) : text;
+  const body = split ? text.slice(split.index + split[0].length) : '';
+  const headers = collectHeaders(splitHeaderLines(head));
+  return {
+    headers,
+    from: firstAddress(headers.get('from')?.[0]),
+    subject: headers.get('subject')?.[0] ?? '',
+    messageId: headers.get('message-id')?.[0]?.trim() ?? null,
+    contentType: (headers.get('content-type')?.[0] ?? 'text/plain').split(';')[0]!.trim().toLowerCase(),
+    reportType: null,
+    text: body.slice(0, MAX_TEXT),
+    deliveryStatus: [],
+    feedbackReports: [],
+    originalHeaders: [],
+    embedded: [],
+    problems: [problem],
+  };
+}
+
+function structured(value: unknown): { value: string; params: Record<string, string> } | null {
+  if (!value || typeof value !== 'object' || !('value' in value) || typeof value.value !== 'string') return null;
+  const params = 'params' in value && value.params && typeof value.params === 'object' ? (value.params as Record<string, string>) : {};
+  return { value: value.value, params };
+}
+
+function decodeText(content: Buffer, utf8: boolean): string {
+  return content.toString(utf8 ? 'utf8' : 'latin1').slice(0, MAX_TEXT);
+}
+
+/** The header section of a message (everything before the first empty line). */
+export function headerSection(content: Buffer): string {
+  const text = content.subarray(0, 256 * 1024).toString('utf8');
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? text.slice(0, m.index) : text;
+}
+
+/** Splits a header block into logical lines (a line plus its continuation lines). */
+export function splitHeaderLines(head: string): string[] {
+  const lines: string[] = [];
+  for (const line of head.split(/\r\n|\r|\n/)) {
+    if (/^[ \t]/.test(line) && lines.length > 0) lines[lines.length - 1] += `\n${line}`;
+    else if (line.length > 0) lines.push(line);
+  }
+  return lines;
+}
+
+/** Builds lowercased name -> unfolded values from logical header lines. */
+export function collectHeaders(lines: readonly string[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const list = map.get(name);
+    if (list) list.push(value);
+    else map.set(name, [value]);
+  }
+  return map;
+}
+
+/** The first `local@domain` in a header value, lowercased. */
+export function firstAddress(value: string | undefined | null): string | null {
+  if (!value) return null;
+  const angle = /<\s*([^<>\s@]+@[^<>\s]+)\s*>/.exec(value);
+  if (angle) return angle[1]!.toLowerCase();
+  const bare = /([^\s<>(),;:"]+@[^\s<>(),;:"]+)/.exec(value);
+  return bare ? bare[1]!.toLowerCase().replace(/\.$/, '') : null;
+}

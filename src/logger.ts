@@ -1,0 +1,62 @@
+import winston from 'winston';
+
+/**
+ * Structured logs. Every line carries a `component` and a stable `code` (listed in the README);
+ * JSON in production, readable text on a terminal.
+ */
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface Logger {
+  log(level: LogLevel, code: string, message: string, fields?: Record<string, unknown>): void;
+  child(component: string): Logger;
+}
+
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  readonly format?: 'json' | 'pretty' | 'auto';
+  /** Where lines go; defaults to standard error. */
+  readonly stream?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const stream = options.stream ?? process.stderr;
+  const pretty = options.format === 'pretty' || (options.format !== 'json' && (stream as { isTTY?: boolean }).isTTY === true);
+  const base = winston.createLogger({
+    level: options.level ?? 'info',
+    format: pretty
+      ? winston.format.combine(
+          winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
+          winston.format.colorize(),
+          winston.format.printf(({ level, message, timestamp, component, code, ...rest }) => {
+            const extra = Object.entries(rest)
+              .filter(([k]) => typeof k === 'string')
+              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join(' ');
+            return `${String(timestamp)} ${level} [${String(component)}] ${String(code)} ${String(message)}${extra ? ` ${extra}` : ''}`;
+          }),
+        )
+      : winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  return wrap(base, 'rebond');
+}
+
+function wrap(base: winston.Logger, component: string): Logger {
+  return {
+    log(level, code, message, fields = {}) {
+      base.log(level, message, { component, code, ...fields });
+    },
+    child(name) {
+      return wrap(base, name);
+    },
+  };
+}
+
+/** A logger that drops everything (library use without a logger, tests). */
+export const silentLogger: Logger = {
+  log() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,300 @@
+import { createHash } from 'node:crypto';
+import { applySignal, type ContactEventName, type ContactState, type Signal } from '../domain/contact-rules.js';
+import type { VerpSettings } from '../domain/verp.js';
+import { parseMessage } from '../dsn/parse.js';
+import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
+import type { Logger } from '../logger.js';
+import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
+import { Committer, isUnavailable } from './committer.js';
+import { identify, type Target } from './identify.js';
+
+/**
+ * Ingest: raw message -> parse -> identify -> classify -> rules -> one transaction. Parsing and
+ * identification happen before the transaction (they need no database); the transaction stores
+ * the raw message, its bounces and every contact change together, or nothing.
+ */
+
+export interface IngestInput {
+  readonly raw: Buffer;
+  /** Envelope sender; `''` for `<>`. */
+  readonly mailFrom: string | null;
+  readonly rcptTo: readonly string[];
+  readonly remoteAddress?: string | null;
+  readonly helo?: string | null;
+  readonly receivedAt?: Date;
+  readonly transport: Transport;
+}
+
+export interface ContactChange {
+  readonly contactId: number;
+  readonly email: string;
+  readonly campaignId: string;
+  readonly event: ContactEventName;
+  readonly fromState: ContactState;
+  readonly toState: ContactState;
+  readonly detail: string;
+}
+
+export interface IngestResult {
+  readonly outcome: 'stored' | 'duplicate';
+  readonly messageId: number;
+  readonly kind: ReportKind;
+  readonly status: MessageStatus;
+  /** Bounce, delay, delivery and complaint records written. */
+  readonly records: number;
+  readonly changes: readonly ContactChange[];
+}
+
+/** A message ready to be committed: everything computed that needs no database. */
+export interface Prepared {
+  readonly input: IngestInput;
+  readonly fingerprint: string;
+  readonly receivedAt: string;
+  readonly report: ParsedReport;
+  readonly targets: readonly Target[];
+}
+
+/** Thrown when the message cannot be stored now; the SMTP answer is 451 4.3.0. */
+export class TemporaryFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`database unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'TemporaryFailure';
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
+
+/**
+ * The identity of a message for deduplication: SHA-256 of its bytes with line endings
+ * normalised, so a remote retry (or the same report delivered to two MX hosts) is the same.
+ */
+export function fingerprint(raw: Buffer): string {
+  const hash = createHash('sha256');
+  let start = 0;
+  for (let i = raw.indexOf(CRLF); i >= 0; i = raw.indexOf(CRLF, i + 2)) {
+    hash.update(raw.subarray(start, i));
+    start = i + 1;
+  }
+  hash.update(raw.subarray(start));
+  return hash.digest('hex');
+}
+
+export async function prepare(input: IngestInput, verp: VerpSettings): Promise<Prepared> {
+  const report = await parseMessage(input.raw, { mailFrom: input.mailFrom });
+  return {
+    input,
+    fingerprint: fingerprint(input.raw),
+    receivedAt: (input.receivedAt ?? new Date()).toISOString(),
+    report,
+    targets: identify(verp, input.rcptTo, report, input.raw),
+  };
+}
+
+function messageStatus(p: Prepared): MessageStatus {
+  if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
+  if (COUNTABLE.has(p.report.kind) && p.targets.length === 0) return 'unattributed';
+  return 'processed';
+}
+
+function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
+  switch (kind) {
+    case 'bounce':
+      return { kind: 'bounce', type: report?.type ?? 'hard', campaignId };
+    case 'delay':
+      return { kind: 'delay' };
+    case 'delivery':
+      return { kind: 'delivery' };
+    case 'complaint':
+      return { kind: 'complaint' };
+    default:
+      return null;
+  }
+}
+
+/** The transaction body: store the message, its records and the contact changes. */
+export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number): Promise<IngestResult> {
+  const { report, receivedAt } = p;
+  let status = messageStatus(p);
+  const first = p.targets[0];
+  const messageId = await repos.messages.insertIfNew({
+    fingerprint: p.fingerprint,
+    receivedAt,
+    transport: p.input.transport,
+    mailFrom: p.input.mailFrom,
+    rcptTo: p.input.rcptTo,
+    remoteAddress: p.input.remoteAddress ?? null,
+    helo: p.input.helo ?? null,
+    size: p.input.raw.length,
+    raw: p.input.raw,
+    kind: report.kind,
+    format: report.format,
+    status,
+    problems: report.problems,
+    headerMessageId: report.messageId,
+    campaignId: first?.campaignId ?? null,
+    contactKey: first?.contactKey ?? null,
+  });
+  if (messageId === null) {
+    const existing = await repos.messages.recordDuplicate(p.fingerprint, receivedAt);
+    return { outcome: 'duplicate', messageId: existing ?? 0, kind: report.kind, status, records: 0, changes: [] };
+  }
+
+  const changes: ContactChange[] = [];
+  let records = 0;
+  const record = (r: RecipientReport | null, kind: ReportKind, campaignId: string | null, contactId: number | null, counted: boolean) => {
+    records++;
+    return repos.bounces.insert({
+      messageId,
+      campaignId,
+      contactId,
+      recipient: r?.recipient ?? null,
+      kind,
+      action: r?.action ?? null,
+      statusCode: r?.status ?? null,
+      statusSource: r?.statusSource ?? null,
+      type: kind === 'bounce' ? (r?.type ?? null) : null,
+      description: r?.description ?? null,
+      diagnostic: r?.diagnostic ?? null,
+      remoteMta: r?.remoteMta ?? null,
+      reportingMta: report.reportingMta,
+      counted,
+      receivedAt,
+    });
+  };
+
+  if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+
+  if (p.targets.length === 0) {
+    for (const r of report.recipients) await record(r, r.kind, null, null, false);
+    return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+  }
+
+  let resolved = 0;
+  for (const target of p.targets) {
+    await repos.campaigns.ensure(target.campaignId, receivedAt);
+    const contact = await resolveContact(repos, target, receivedAt);
+    const kind = target.report?.kind ?? report.kind;
+    if (!contact) {
+      await record(target.report, kind, target.campaignId, null, false);
+      continue;
+    }
+    resolved++;
+    const signal = signalFor(kind, target.report, target.campaignId);
+    const outcome = signal ? applySignal(contact, signal, softThreshold) : null;
+    const bounceId = await record(target.report, kind, target.campaignId, contact.id, outcome?.counted ?? false);
+    if (!outcome || (outcome.events.length === 0 && !outcome.suppress)) continue;
+
+    const next = outcome.next;
+    const becameBounced = contact.state !== 'bounced' && next.state === 'bounced';
+    await repos.contacts.update(contact.id, {
+      state: next.state,
+      softCampaigns: next.softCampaigns,
+      complained: next.complained,
+      bouncedAt: becameBounced ? receivedAt : contact.bouncedAt,
+      bouncedReason: becameBounced ? outcome.suppress : contact.bouncedReason,
+      bounceId: becameBounced ? bounceId : contact.bounceId,
+      updatedAt: receivedAt,
+    });
+    if (outcome.suppress) await repos.suppressions.add(contact.id, contact.email, outcome.suppress, bounceId, receivedAt);
+    for (const e of outcome.events) {
+      await repos.events.insert({ contactId: contact.id, at: receivedAt, event: e.event, fromState: e.fromState, toState: e.toState, actor: 'rebond', detail: e.detail, bounceId });
+      changes.push({ contactId: contact.id, email: contact.email, campaignId: target.campaignId, event: e.event, fromState: e.fromState, toState: e.toState, detail: e.detail });
+    }
+  }
+  if (resolved === 0 && status === 'processed') {
+    status = 'unattributed';
+    await repos.messages.setStatus(messageId, status);
+  }
+  return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+}
+
+/**
+ * The contact a token names: by its key (the address it hashes from, if several share the key);
+ * created when the report's recipient hashes to the key. Null when the token's contact is
+ * unknown here and the report does not name it.
+ */
+async function resolveContact(repos: Repositories, target: Target, at: string): Promise<ContactRecord | null> {
+  const byKey = await repos.contacts.lockByKey(target.contactKey);
+  if (target.email) {
+    const exact = byKey.find((c) => c.email === target.email);
+    if (exact) return exact;
+    if (byKey.length === 0) return repos.contacts.ensure(target.email, target.contactKey, at);
+  }
+  return byKey[0] ?? null;
+}
+
+export interface IngestorOptions {
+  readonly uow: UnitOfWork;
+  readonly verp: VerpSettings;
+  readonly softThreshold: number;
+  readonly logger: Logger;
+  readonly maxBatch?: number;
+}
+
+/** The ingest service: prepares, commits through the group committer, logs what changed. */
+export class Ingestor {
+  private readonly committer: Committer<Prepared, IngestResult>;
+  private readonly logger: Logger;
+  private unavailableSince: number | null = null;
+  private failuresDuringIncident = 0;
+
+  constructor(private readonly options: IngestorOptions) {
+    this.logger = options.logger.child('ingest');
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), options.maxBatch ?? 64);
+  }
+
+  /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
+  async ingest(input: IngestInput): Promise<IngestResult> {
+    const prepared = await prepare(input, this.options.verp);
+    let result: IngestResult;
+    try {
+      result = await this.committer.submit(prepared);
+    } catch (err) {
+      this.noteFailure(err);
+      throw new TemporaryFailure(err);
+    }
+    this.noteSuccess();
+    this.logChanges(result);
+    return result;
+  }
+
+  /** Waits for every commit in flight. */
+  async drain(): Promise<void> {
+    await this.committer.idle();
+  }
+
+  get healthy(): boolean {
+    return this.unavailableSince === null;
+  }
+
+  private noteFailure(err: unknown): void {
+    if (this.unavailableSince === null) {
+      this.unavailableSince = Date.now();
+      this.failuresDuringIncident = 1;
+      this.logger.log('error', 'DB_UNAVAILABLE', 'database cannot commit; answering 451 until it can', {
+        error: (err as Error)?.message ?? String(err),
+        unavailable: isUnavailable(err),
+      });
+    } else {
+      this.failuresDuringIncident++;
+    }
+  }
+
+  private noteSuccess(): void {
+    if (this.unavailableSince === null) return;
+    this.logger.log('warn', 'DB_RECOVERED', 'database commits again', {
+      downMs: Date.now() - this.unavailableSince,
+      deferred: this.failuresDuringIncident,
+    });
+    this.unavailableSince = null;
+    this.failuresDuringIncident = 0;
+  }
+
+  private logChanges(result: IngestResult): void {
+    for (const c of result.changes) {
+      const code = c.event === 'bounced' ? 'CONTACT_BOUNCED' : c.event === 'soft_bounce_counted' ? 'CONTACT_SOFT_BOUNCE' : c.event === 'streak_reset' ? 'CONTACT_STREAK_RESET' : c.event === 'complained' ? 'CONTACT_COMPLAINED' : 'CONTACT_CHANGED';
+      this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, message: result.messageId });
+    }
+  }
+}

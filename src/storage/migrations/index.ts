@@ -1,0 +1,11 @@
+import type { Knex } from 'knex';
+import * as initial from './20261128000000_initial.js';
+
+export interface Migration {
+  readonly name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Every migration, oldest first. A landed migration is never edited: add a new one. */
+export const MIGRATIONS: readonly Migration[] = [initial];

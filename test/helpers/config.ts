@@ -1,0 +1,30 @@
+import { loadConfig, type Config } from '../../src/config.js';
+
+export const TEST_SECRET = 'test-secret-3f9a1c7e5b2d4f6081a3c5e7f9b1d3e5';
+export const TEST_DOMAIN = 'bounces.test.example';
+
+/** A validated config for tests: no defaults file, no environment, port 0, strong secret. */
+export function testConfig(databaseUrl: string, overrides: Record<string, unknown> = {}): Config {
+  return loadConfig({
+    skipDefaultsFile: true,
+    env: {},
+    overrides: deepMerge(
+      {
+        smtp: { host: '127.0.0.1', port: 0, hostname: 'mx.test.example' },
+        verp: { domains: [TEST_DOMAIN], secret: TEST_SECRET },
+        database: { url: databaseUrl },
+        log: { level: 'error', format: 'json' },
+      },
+      overrides,
+    ),
+  });
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = prev && typeof prev === 'object' && !Array.isArray(prev) && v && typeof v === 'object' && !Array.isArray(v) ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
