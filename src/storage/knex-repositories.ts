@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
-import { toContact, type ContactRow } from './rows.js';
+import { iso, toContact, type ContactRow } from './rows.js';
+
+/** `<id@host>` and `id@host` are the same Message-ID; stored without brackets, lowercased. */
+export function normaliseMessageId(value: string | null | undefined): string | null {
+  const v = value?.trim().replace(/^<|>$/g, '').trim().toLowerCase();
+  return v ? v : null;
+}
 
 /**
  * The knex implementation of the repositories. Concurrency: on PostgreSQL a contact row is
@@ -84,6 +90,21 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
           bounce_id: u.bounceId,
           updated_at: u.updatedAt,
         });
+      },
+    },
+
+    sends: {
+      async record(send) {
+        await trx('sends')
+          .insert({ campaign_id: send.campaignId, contact_id: send.contactId, sent_at: send.sentAt, message_id: normaliseMessageId(send.messageId) })
+          .onConflict(['campaign_id', 'contact_id'])
+          .ignore();
+      },
+      async findByMessageId(messageId) {
+        const id = normaliseMessageId(messageId);
+        if (!id) return null;
+        const row: { campaign_id: string; contact_id: number; sent_at: string | Date; message_id: string | null } | undefined = await trx('sends').where({ message_id: id }).first();
+        return row ? { campaignId: row.campaign_id, contactId: Number(row.contact_id), sentAt: iso(row.sent_at)!, messageId: row.message_id } : null;
       },
     },
 

@@ -104,6 +104,21 @@ export interface ContactRepository {
   update(id: number, update: ContactUpdate): Promise<void>;
 }
 
+export interface SendRecord {
+  readonly campaignId: string;
+  readonly contactId: number;
+  readonly sentAt: string;
+  /** The Message-ID header of the email sent, if the send pipeline gave it. */
+  readonly messageId: string | null;
+}
+
+export interface SendRepository {
+  /** Records that a campaign was sent to a contact (idempotent: a second record keeps the first). */
+  record(send: SendRecord): Promise<void>;
+  /** The send whose email had this Message-ID (angle brackets optional), if recorded. */
+  findByMessageId(messageId: string): Promise<SendRecord | null>;
+}
+
 export interface BounceRepository {
   insert(bounce: NewBounce): Promise<number>;
 }
@@ -123,6 +138,7 @@ export interface Repositories {
   readonly messages: MessageRepository;
   readonly campaigns: CampaignRepository;
   readonly contacts: ContactRepository;
+  readonly sends: SendRepository;
   readonly bounces: BounceRepository;
   readonly suppressions: SuppressionRepository;
   readonly events: ContactEventRepository;

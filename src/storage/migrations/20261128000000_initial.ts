@@ -43,6 +43,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('message_id', 998).nullable();
     t.primary(['campaign_id', 'contact_id']);
     t.index(['contact_id']);
+    t.index(['message_id']);
   });
 
   await knex.schema.createTable('messages', (t) => {
