@@ -42,7 +42,8 @@ const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822
 // Text is capped so that a huge body cannot make every later regular expression slow.
 const MAX_TEXT = 256 * 1024;
 
-export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
+export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
+  const raw = withLineFeeds(input);
   try {
     const parsed = await simpleParser(raw, {
       keepDeliveryStatus: true,
@@ -91,9 +92,19 @@ export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LI
   }
 }
 
+/**
+ * A message whose lines end in a bare CR (old Mac mail, some gateways) gets CRLF endings, so
+ * that the MIME parser sees its lines. Messages with LF or CRLF endings are returned as they are.
+ */
+export function withLineFeeds(raw: Buffer): Buffer {
+  const head = raw.subarray(0, 8192);
+  if (head.includes(10) || !head.includes(13)) return raw;
+  return Buffer.from(raw.toString('latin1').replace(/\r/g, '\r\n'), 'latin1');
+}
+
 /** A view from a plain split of headers and body, for input mailparser refuses. */
 export function crudeView(raw: Buffer, problem: string): MailView {
-  const text = raw.subarray(0, MAX_TEXT * 2).toString('latin1');
+  const text = withLineFeeds(raw).subarray(0, MAX_TEXT * 2).toString('latin1');
   const split = /\r?\n\r?\n/.exec(text);
   const head = split ? text.slice(0, split.index) : text;
   const body = split ? text.slice(split.index + split[0].length) : '';

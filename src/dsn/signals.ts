@@ -7,7 +7,10 @@ import type { DecodeContext } from './types.js';
  * RFC 3834 and the vendor headers and subjects of out-of-office answers.
  */
 
-const DAEMON_SENDERS = /^(mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|maildaemon|postmaster|mmdf|smtp-gateway|mail\.delivery\.system|nobody|double-bounce|bounce|bounces|mdaemon)@/i;
+const DAEMON_SENDERS = /^(mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|maildaemon|postmaster|mmdf|smtp-gateway|mail\.delivery\.system|mail-delivery-system|nobody|double-bounce|bounce|bounces|mdaemon|mailer|mail-router|smtp|mailadmin|ndr|noreply-ndr|microsoftexchange[0-9a-f]*|daemon|root|postoffice)@/i;
+
+// A reply or a forward quotes the subject it answers: "Re: Undeliverable" is a person writing.
+const REPLY_PREFIX = /^\s*(re|fw|fwd|aw|wg|tr|sv|vs|r|rif|antw|odp|ynt)\s*(\[\d+\])?\s*:/i;
 
 export const FAILURE_SUBJECTS: readonly RegExp[] = [
   /undeliver(able|ed)/i,
@@ -20,24 +23,44 @@ export const FAILURE_SUBJECTS: readonly RegExp[] = [
   /could not (be )?(deliver|send)/i,
   /message (not delivered|rejected|blocked|delivery failed)/i,
   /^(returned|rejected|bounced?)( mail| message)?\b/i,
+  /^warning: (could not send|message .* delayed)/i,
+  /delivery (status notification|delayed|delay)|delayed mail|delivery (has been )?delayed|mail delivery warning|still being retried/i,
+  /^(delivery_failure|delivery failure|permanent delivery failure)\b/i,
+  /^notice: mail delivery status/i,
+  /^(failed|undelivered) mail\b|^mail (could not be delivered|not delivered|failure)|^message you sent (could not|was not)/i,
   /nicht zustellbar|unzustellbar|zustellung fehlgeschlagen/i,
   /non remis|[ée]chec de (la )?(remise|livraison|distribution)|message non distribu/i,
   /mancata consegna|no se pudo entregar|onbestelbaar/i,
 ];
+
+/** Subjects and text of a warning that delivery is delayed and still being tried. */
+export const DELAY_SUBJECTS: readonly RegExp[] = [
+  /\(delay\)|delivery (has been )?delayed|delayed mail|delivery delay|still being retried|^warning: (could not send|message .* delayed)|mail delivery warning|delivery status notification: warning|^delayed\b|zustellung verz[öo]gert|remise diff[ée]r[ée]e/i,
+];
+const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
+
+/** A warning that delivery is still being tried (subject or wording), not a failure. */
+export function textSaysDelay(mail: MailView): boolean {
+  if (DELAY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
+  return DELAY_TEXT.test(mail.text.slice(0, 4000)) && !/permanent(ly)? (error|fail)|has been given up|I've given up|given up on|failed permanently|could not be delivered to one or more/i.test(mail.text.slice(0, 4000));
+}
 
 export const AUTOREPLY_SUBJECTS: readonly RegExp[] = [
   /^\s*(auto(matic)?[ -]?(reply|response|answer|antwort)|autoreply|auto[ -]?respon)/i,
   /out[ -]of[ -](the[ -])?office/i,
   /^\s*(away|absent|absence|on (vacation|holiday|leave))\b/i,
   /vacation (reply|message|notice)|holiday notice/i,
-  /abwesenheit|r[ée]ponse automatique|absence du bureau|risposta automatica|respuesta autom[aá]tica|afwezig|autosvar|automaattinen vastaus/i,
+  /abwesenheit|automatische antwort|r[ée]ponse automatique|absence du bureau|absent du bureau|risposta automatica|fuori ufficio|respuesta autom[aá]tica|fuera de la oficina|resposta autom[aá]tica|afwezig|automatisch antwoord|autosvar|automaattinen vastaus|automatyczna odpowied|otomatik yan[ıi]t|自動返信|自动回复|不在/i,
+  /^\s*(thank you for (your|contacting)|we have received your|we('ve| have) received your|your (request|ticket|message) (has been|was) received|ticket (received|created|#))/i,
+  /^\s*(read|delivered|read receipt|return receipt|displayed|gelesen|lu|letto)\s*:/i,
 ];
 
 export const CHALLENGE_SUBJECTS: readonly RegExp[] = [
   /please confirm (your|that you|you are)/i,
-  /(verify|confirm) (your|that you are) (human|a human|sender)/i,
-  /challenge[- ]response|spam ?arrest|boxtrapper|sender verification/i,
+  /(verify|confirm) (your|that you are) (human|a human|sender|e-?mail|message|address)/i,
+  /challenge[- ]response|spam ?arrest|boxtrapper|sender verification|verification (required|needed|request)|awaiting (your )?(verification|confirmation)|message (is )?(held|pending|on hold)/i,
 ];
+const CHALLENGE_TEXT = /challenge[- ]response|spam ?arrest|boxtrapper|mailvalidator|(verify|confirm) (that )?you are (a )?(real )?(person|human|sender)|to (have|get) your (message|e-?mail) delivered,? (please )?(click|reply|visit)|click (on )?the (following )?link (below )?to (verify|confirm|release|deliver)|only accepts? (mail|e-?mail|messages) from (approved|verified|known) senders|add you to (my|the) (list of )?(approved|allowed|verified) senders/i;
 
 const AUTOREPLY_HEADERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['x-autoreply', /./],
@@ -47,6 +70,11 @@ const AUTOREPLY_HEADERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['x-mailer', /vacation|autorespon/i],
   ['precedence', /auto[_-]?reply/i],
   ['x-ms-exchange-inbox-rules-loop', /./],
+  ['x-auto-reply', /./],
+  ['x-autoreply-from', /./],
+  ['x-mail-autoreply', /./],
+  ['x-autogenerated', /reply/i],
+  ['x-autorespond-type', /./],
 ];
 
 function header(mail: MailView, name: string): string | undefined {
@@ -58,7 +86,12 @@ export function fromDaemon(mail: MailView): boolean {
 }
 
 export function hasFailureSubject(mail: MailView): boolean {
-  return FAILURE_SUBJECTS.some((re) => re.test(mail.subject));
+  return !REPLY_PREFIX.test(mail.subject) && FAILURE_SUBJECTS.some((re) => re.test(mail.subject));
+}
+
+/** A reply or a forward written by a person (its subject starts with `Re:`, `Fwd:`...). */
+export function isReplySubject(mail: MailView): boolean {
+  return REPLY_PREFIX.test(mail.subject);
 }
 
 export function isDeliveryReport(mail: MailView): boolean {
@@ -73,13 +106,15 @@ export function looksLikeBounce(mail: MailView, context: DecodeContext): boolean
 }
 
 export function looksLikeAutoreply(mail: MailView): boolean {
-  const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase() ?? '';
+  const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase().trim() ?? '';
   if (AUTOREPLY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (AUTOREPLY_HEADERS.some(([name, re]) => { const v = header(mail, name); return v !== undefined && re.test(v); })) return true;
   // DSNs carry Auto-Submitted too: it marks an auto-reply only without a failure marker.
-  return autoSubmitted.startsWith('auto-replied') && !fromDaemon(mail) && !hasFailureSubject(mail);
+  return autoSubmitted !== '' && autoSubmitted !== 'no' && !fromDaemon(mail) && !hasFailureSubject(mail) && !isDeliveryReport(mail);
 }
 
 export function looksLikeChallenge(mail: MailView): boolean {
-  return CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject)) || mail.headers.has('x-boxtrapper') || mail.headers.has('x-spamarrest-noauth');
+  if (CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject))) return true;
+  if (['x-boxtrapper', 'x-spamarrest-noauth', 'x-challenge', 'x-challenge-response', 'x-mailvalidator'].some((h) => mail.headers.has(h))) return true;
+  return !isDeliveryReport(mail) && CHALLENGE_TEXT.test(mail.text.slice(0, 8000));
 }

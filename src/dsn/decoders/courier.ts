@@ -1,0 +1,11 @@
+import { bounceLike, textFormat } from './common.js';
+
+/**
+ * Courier: "This is a delivery status notification from X, running the Courier mail server";
+ * one block per `<address>:` with the SMTP transcript (`>>> RCPT TO:`, `<<< 550 ...`).
+ */
+export const courier = textFormat({
+  name: 'courier',
+  detect: (mail, context) => /running the courier mail server|courier mail server at/i.test(mail.text) && bounceLike(mail, context),
+  start: /^-{3,}\s*$/m,
+});

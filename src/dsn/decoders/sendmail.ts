@@ -1,0 +1,15 @@
+import { bounceLike, textFormat } from './common.js';
+
+/**
+ * Sendmail: "----- The following addresses had permanent fatal errors -----" with
+ * `<address>` and `(reason: 550 5.1.1 ...)`, then the session transcript (`>>> RCPT To:`,
+ * `<<< 550 ...`); modern versions add an RFC 3464 part. Warnings ("THIS IS A WARNING MESSAGE
+ * ONLY") are delays.
+ */
+export const sendmail = textFormat({
+  name: 'sendmail',
+  detect: (mail, context) =>
+    /-+ ?the following addresses had (permanent fatal|transient non-fatal) errors ?-+|-+ ?transcript of session follows ?-+|the original message was received at .{0,120}\bfrom\b/is.test(mail.text) && bounceLike(mail, context),
+  start: /-+ ?the following addresses had (permanent fatal|transient non-fatal) errors ?-+|-+ ?transcript of session follows ?-+/i,
+  end: /^[ \t]*-+ ?(original message follows|message header follows|original message|undelivered message follows)/im,
+});
