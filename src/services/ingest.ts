@@ -6,7 +6,7 @@ import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js'
 import type { Logger } from '../logger.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
 import { Committer, isUnavailable } from './committer.js';
-import { identify, type Target } from './identify.js';
+import { identify, targetFromSend, type Target } from './identify.js';
 
 /**
  * Ingest: raw message -> parse -> identify -> classify -> rules -> one transaction. Parsing and
@@ -91,10 +91,24 @@ export async function prepare(input: IngestInput, verp: VerpSettings): Promise<P
   };
 }
 
-function messageStatus(p: Prepared): MessageStatus {
+function messageStatus(p: Prepared, targets: readonly Target[]): MessageStatus {
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
-  if (COUNTABLE.has(p.report.kind) && p.targets.length === 0) return 'unattributed';
+  if (COUNTABLE.has(p.report.kind) && targets.length === 0) return 'unattributed';
   return 'processed';
+}
+
+/**
+ * The last identification fallback, inside the transaction: the returned original's Message-ID,
+ * when the send pipeline recorded it with the send (`sends.message_id`).
+ */
+async function targetsFromSends(repos: Repositories, report: ParsedReport): Promise<Target[]> {
+  for (const id of report.originalMessageIds.slice(0, 5)) {
+    const send = await repos.sends.findByMessageId(id);
+    if (!send) continue;
+    const contact = await repos.contacts.lockById(send.contactId);
+    if (contact) return [targetFromSend(send, contact, report)];
+  }
+  return [];
 }
 
 function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
@@ -115,8 +129,9 @@ function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId:
 /** The transaction body: store the message, its records and the contact changes. */
 export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number): Promise<IngestResult> {
   const { report, receivedAt } = p;
-  let status = messageStatus(p);
-  const first = p.targets[0];
+  const targets = p.targets.length === 0 && COUNTABLE.has(report.kind) ? await targetsFromSends(repos, report) : p.targets;
+  let status = messageStatus(p, targets);
+  const first = targets[0];
   const messageId = await repos.messages.insertIfNew({
     fingerprint: p.fingerprint,
     receivedAt,
@@ -165,13 +180,13 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
 
   if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
 
-  if (p.targets.length === 0) {
+  if (targets.length === 0) {
     for (const r of report.recipients) await record(r, r.kind, null, null, false);
     return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
   }
 
   let resolved = 0;
-  for (const target of p.targets) {
+  for (const target of targets) {
     await repos.campaigns.ensure(target.campaignId, receivedAt);
     const contact = await resolveContact(repos, target, receivedAt);
     const kind = target.report?.kind ?? report.kind;

@@ -99,6 +99,7 @@ export interface ContactRepository {
   /** Contacts with this VERP contact key, locked for the rest of the transaction. */
   lockByKey(key: string): Promise<ContactRecord[]>;
   lockByEmail(email: string): Promise<ContactRecord | null>;
+  lockById(id: number): Promise<ContactRecord | null>;
   /** Creates the contact if missing (never touching an existing one) and returns it, locked. */
   ensure(email: string, key: string, at: string): Promise<ContactRecord>;
   update(id: number, update: ContactUpdate): Promise<void>;
