@@ -55,21 +55,39 @@ export function section(text: string, start?: RegExp | null, end: RegExp | null 
  * opening several blocks gets their texts joined.
  */
 export function recipientBlocks(text: string, exclude: ReadonlySet<string>, intro: RegExp = DEFAULT_INTRO): RecipientBlock[] {
-  const blocks = new Map<string, string[]>();
-  let current: string[] | null = null;
   const re = new RegExp(intro.source, intro.flags.replace(/[gm]/g, ''));
-  for (const line of text.split(/\r\n|\r|\n/)) {
+  const lines = text.split(/\r\n|\r|\n/);
+  const opener = (line: string): string | null => {
     const m = line.length <= 1000 ? re.exec(line) : null;
     const address = m ? cleanAddress(m[1]!) : null;
-    if (address && !exclude.has(address)) {
-      current = blocks.get(address) ?? [];
-      if (!blocks.has(address)) blocks.set(address, current);
-      current.push(line);
-      continue;
-    }
-    if (current && current.join('\n').length < MAX_BLOCK) current.push(line);
+    return address && !exclude.has(address) ? address : null;
+  };
+  // First pass: the recipients. Second: each line goes to the recipient it names (a transcript
+  // line `<<< 550 <a@x>... User unknown` belongs to a@x wherever it is), else to the current one.
+  const known: string[] = [];
+  for (const line of lines) {
+    const a = opener(line);
+    if (a && !known.includes(a) && known.length < 100) known.push(a);
   }
-  return [...blocks.entries()].map(([recipient, lines]) => ({ recipient, text: lines.join('\n').trim() }));
+  const blocks = new Map<string, string[]>(known.map((a) => [a, []]));
+  const sizes = new Map<string, number>();
+  let current: string | null = null;
+  for (const line of lines) {
+    const a = opener(line);
+    if (a && blocks.has(a)) current = a;
+    else if (known.length > 1 && line.includes('@')) {
+      const lower = line.toLowerCase();
+      const named = known.filter((k) => lower.includes(k));
+      if (named.length === 1) current = named[0]!;
+    }
+    if (current === null) continue;
+    const size = sizes.get(current) ?? 0;
+    if (size < MAX_BLOCK) {
+      blocks.get(current)!.push(line);
+      sizes.set(current, size + line.length + 1);
+    }
+  }
+  return [...blocks.entries()].map(([recipient, ls]) => ({ recipient, text: ls.join('\n').trim() }));
 }
 
 export function cleanAddress(value: string): string | null {
