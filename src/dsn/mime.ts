@@ -73,6 +73,7 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
       }
     }
     const text = (parsed.text ?? '').slice(0, MAX_TEXT);
+    const problems = parsed.headerLines.length === 0 ? ['no header found: not an email message'] : [];
     return {
       headers,
       from: parsed.from?.value?.[0]?.address?.toLowerCase() ?? firstAddress(headers.get('from')?.[0]),
@@ -85,7 +86,7 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
       feedbackReports,
       originalHeaders,
       embedded,
-      problems: [],
+      problems,
     };
   } catch (err) {
     return crudeView(raw, `MIME parsing failed: ${(err as Error).message}`);
