@@ -40,10 +40,10 @@ export const DELAY_SUBJECTS: readonly RegExp[] = [
 const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
 
 /** A warning that delivery is still being tried (subject or wording), not a failure. */
-export function textSaysDelay(mail: MailView): boolean {
+export const textSaysDelay = memo((mail: MailView): boolean => {
   if (DELAY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   return DELAY_TEXT.test(mail.text.slice(0, 4000)) && !/permanent(ly)? (error|fail)|has been given up|I've given up|given up on|failed permanently|could not be delivered to one or more/i.test(mail.text.slice(0, 4000));
-}
+});
 
 export const AUTOREPLY_SUBJECTS: readonly RegExp[] = [
   /^\s*(auto(matic)?[ -]?(reply|response|answer|antwort)|autoreply|auto[ -]?respon)/i,
@@ -77,6 +77,22 @@ const AUTOREPLY_HEADERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['x-autorespond-type', /./],
 ];
 
+/**
+ * Every decoder of the chain asks the same questions of one message: the answers are computed
+ * once per message (and envelope sender).
+ */
+function memo<A extends unknown[]>(fn: (mail: MailView, ...args: A) => boolean, key: (...args: A) => string = () => ''): (mail: MailView, ...args: A) => boolean {
+  const cache = new WeakMap<MailView, Map<string, boolean>>();
+  return (mail, ...args) => {
+    let answers = cache.get(mail);
+    if (!answers) cache.set(mail, (answers = new Map()));
+    const k = key(...args);
+    let answer = answers.get(k);
+    if (answer === undefined) answers.set(k, (answer = fn(mail, ...args)));
+    return answer;
+  };
+}
+
 function header(mail: MailView, name: string): string | undefined {
   return mail.headers.get(name)?.[0];
 }
@@ -99,22 +115,22 @@ export function isDeliveryReport(mail: MailView): boolean {
 }
 
 /** A bounce by its envelope or headers (not by its content): the "is a bounce". */
-export function looksLikeBounce(mail: MailView, context: DecodeContext): boolean {
+export const looksLikeBounce = memo((mail: MailView, context: DecodeContext): boolean => {
   if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail)) return true;
   if (mail.headers.has('x-failed-recipients')) return true;
   return context.mailFrom === '' && !looksLikeAutoreply(mail) && !looksLikeChallenge(mail);
-}
+}, (context) => context.mailFrom ?? '<unknown>');
 
-export function looksLikeAutoreply(mail: MailView): boolean {
+export const looksLikeAutoreply = memo((mail: MailView): boolean => {
   const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase().trim() ?? '';
   if (AUTOREPLY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (AUTOREPLY_HEADERS.some(([name, re]) => { const v = header(mail, name); return v !== undefined && re.test(v); })) return true;
   // DSNs carry Auto-Submitted too: it marks an auto-reply only without a failure marker.
   return autoSubmitted !== '' && autoSubmitted !== 'no' && !fromDaemon(mail) && !hasFailureSubject(mail) && !isDeliveryReport(mail);
-}
+});
 
-export function looksLikeChallenge(mail: MailView): boolean {
+export const looksLikeChallenge = memo((mail: MailView): boolean => {
   if (CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (['x-boxtrapper', 'x-spamarrest-noauth', 'x-challenge', 'x-challenge-response', 'x-mailvalidator'].some((h) => mail.headers.has(h))) return true;
   return !isDeliveryReport(mail) && CHALLENGE_TEXT.test(mail.text.slice(0, 8000));
-}
+});

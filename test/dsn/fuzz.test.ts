@@ -112,7 +112,7 @@ describe('parser robustness (property-based)', function () {
   it('ends every mutated sample in a well-formed result', async () => {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: samples.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), async (i, mutations) => {
-        const raw = mutations.reduce((b, m) => m(b), samples[i]!);
+        const raw = mutations.reduce<Buffer>((b, m) => m(b), samples[i]!);
         wellFormed(await parseWithin(raw));
       }),
       { numRuns: 200 },
