@@ -82,3 +82,42 @@ describe('parsing', () => {
     }
   });
 });
+
+describe('codes in prose', () => {
+  const textBounce = (body: string) => Buffer.from(`From: MAILER-DAEMON@mta.example\r\nTo: x@bounces.example.com\r\nSubject: Undelivered Mail\r\nX-Failed-Recipients: gone@target.example\r\n\r\n${body}\r\n`);
+  const statusOf = async (body: string) => {
+    const r = (await parseMessage(textBounce(body), { mailFrom: '' })).recipients[0]!;
+    return [r.status, r.statusSource];
+  };
+
+  it('reads a code from a multi-line SMTP reply, a qmail or Exchange #code, and a parenthesised one', async () => {
+    expect(await statusOf('550-5.1.1 The email account that you tried to reach does not exist.')).to.deep.equal(['5.1.1', 'text']);
+    expect(await statusOf('Sorry, no mailbox here by that name. (#5.1.1)')).to.deep.equal(['5.1.1', 'text']);
+    expect(await statusOf('<mx.corp.example #5.2.2>')).to.deep.equal(['5.2.2', 'text']);
+  });
+
+  it('prefers the most specific code written, whatever its position', async () => {
+    expect(await statusOf('<mx #5.0.0 smtp;550 5.1.1 <gone@target.example>... User unknown>')).to.deep.equal(['5.1.1', 'text']);
+  });
+
+  it('does not take an IP address, a version number or a qmail state for a code', async () => {
+    expect(await statusOf('host 10.5.1.1 said: 550 sorry (state 14). Exim 4.94.2')).to.deep.equal(['5.0.0', 'text']);
+  });
+
+  it('infers a code from a phrase, its class from the SMTP reply before it', async () => {
+    expect(await statusOf('Remote host said: 452 mailbox full, try later')).to.deep.equal(['4.2.2', 'phrase']);
+    expect(await statusOf('Remote host said: 550 No such user here (state 14).')).to.deep.equal(['5.1.1', 'phrase']);
+  });
+
+  it('falls back to the meaning of a bare SMTP reply code, then to 9.1.1', async () => {
+    expect(await statusOf('Remote host said: 553 sorry, that domain is not in my list')).to.deep.equal(['5.1.3', 'text']);
+    expect(await statusOf('Something went wrong.')).to.deep.equal(['9.1.1', 'default']);
+  });
+
+  it('never counts an auto-reply or a challenge that carries bounce-like words as a bounce', async () => {
+    const ooo = 'From: a@corp.example\r\nTo: x@bounces.example.com\r\nSubject: Automatic reply: Undeliverable\r\nAuto-Submitted: auto-replied\r\n\r\nI am away. 550 5.1.1\r\n';
+    expect((await parseMessage(Buffer.from(ooo), { mailFrom: '' })).kind).to.equal('autoreply');
+    const human = 'From: b@person.example\r\nTo: x@bounces.example.com\r\nSubject: Re: Mail delivery failed\r\n\r\nWhy did I get this? 550 5.1.1\r\n';
+    expect((await parseMessage(Buffer.from(human), { mailFrom: 'b@person.example' })).kind).to.equal('unknown');
+  });
+});
