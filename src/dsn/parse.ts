@@ -49,8 +49,11 @@ function weak(report: ParsedReport): boolean {
 export function envelopeSenderOf(raw: Buffer): string | null {
   const head = raw.subarray(0, 64 * 1024).toString('latin1');
   const end = head.search(/\r?\n\r?\n/);
-  const m = /^return-path:[ \t]*<([^>]*)>/im.exec(end >= 0 ? head.slice(0, end) : head);
-  return m ? m[1]!.trim().toLowerCase() : null;
+  const m = /^return-path:[ \t]*(?:<([^>\r\n]*)>|([^\s<>]+))/im.exec(end >= 0 ? head.slice(0, end) : head);
+  if (!m) return null;
+  const sender = (m[1] ?? m[2] ?? '').trim().toLowerCase();
+  // Some MTAs write the null sender as <MAILER-DAEMON> when they store a bounce.
+  return sender === 'mailer-daemon' || sender === '<>' ? '' : sender;
 }
 
 export function decodeMail(mail: MailView, context: DecodeContext, decoders: readonly Decoder[] = DECODERS): ParsedReport {
@@ -166,7 +169,7 @@ function compact(text: string | null | undefined): string | null {
  */
 function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
   const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
-  const status = leadingCode(raw.status);
+  const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
   const diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
   const inText = enhancedCodes(raw.text).filter(usable);
   if (usable(status)) {

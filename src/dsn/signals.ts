@@ -42,7 +42,7 @@ const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not n
 /** A warning that delivery is still being tried (subject or wording), not a failure. */
 export const textSaysDelay = memo((mail: MailView): boolean => {
   if (DELAY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
-  return DELAY_TEXT.test(mail.text.slice(0, 4000)) && !/permanent(ly)? (error|fail)|has been given up|I've given up|given up on|failed permanently|could not be delivered to one or more/i.test(mail.text.slice(0, 4000));
+  return DELAY_TEXT.test(mail.text.slice(0, 4000)) && !/permanent(ly)? (error|fail)|has been given up|I've given up|given up on|giving up|gave up|failed permanently|could not be delivered to one or more|will not be retried|no further (delivery )?attempts|undeliverable/i.test(mail.text.slice(0, 4000));
 });
 
 export const AUTOREPLY_SUBJECTS: readonly RegExp[] = [

@@ -130,10 +130,14 @@ export interface DsnFields {
 }
 
 export function readDsn(mail: MailView): DsnFields | null {
-  if (mail.deliveryStatus.length === 0) return null;
+  return readDsnBodies(mail.deliveryStatus);
+}
+
+export function readDsnBodies(bodies: readonly string[]): DsnFields | null {
+  if (bodies.length === 0) return null;
   const recipients: RawRecipient[] = [];
   let perMessage: FieldGroup | undefined;
-  for (const body of mail.deliveryStatus) {
+  for (const body of bodies) {
     for (const group of parseFieldGroups(body)) {
       if (group.has('final-recipient') || group.has('original-recipient')) recipients.push(dsnRecipient(group));
       else if (!perMessage && (group.has('reporting-mta') || group.has('original-envelope-id') || group.has('arrival-date') || group.has('received-from-mta'))) perMessage = group;
@@ -162,6 +166,44 @@ export function perMessageFields(dsn: DsnFields | null): Pick<Decoded, 'reportin
     originalEnvelopeId: g?.get('original-envelope-id')?.trim() || null,
     arrivalDate: g?.get('arrival-date')?.trim() || null,
   };
+}
+
+/**
+ * Delivery-status fields written in the text itself (an MTA that puts `Final-Recipient:`,
+ * `Action:`, `Status:` lines in a text/plain part instead of a message/delivery-status one).
+ */
+export function dsnInText(text: string): DsnFields | null {
+  const at = text.search(/^[ \t]*(final-recipient|original-recipient):/im);
+  if (at < 0) return null;
+  const start = Math.max(0, text.lastIndexOf('\n\n', at));
+  // The fields may be indented as a block: remove that indentation, keep deeper continuations.
+  const indent = /^[ \t]*/.exec(text.slice(at))![0];
+  const lines = text.slice(start, start + 64 * 1024).split(/\r\n|\r|\n/).map((l) => (indent && l.startsWith(indent) ? l.slice(indent.length) : l));
+  const dsn = readDsnBodies([lines.join('\n')]);
+  return dsn && dsn.recipients.some((r) => r.recipient) ? dsn : null;
+}
+
+const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*:?[ \t]*)<?(${ADDRESS})>?`, 'gi');
+const ANGLED = new RegExp(String.raw`<(${ADDRESS})>`, 'g');
+const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;
+
+/**
+ * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ..."), else
+ * in angle brackets, for reports that put no address at the start of a line. Never the
+ * report's own addresses, nor postmaster-like ones.
+ */
+export function proseRecipients(text: string, exclude: ReadonlySet<string>): string[] {
+  const capped = text.slice(0, 32 * 1024);
+  for (const re of [IN_SENTENCE, ANGLED]) {
+    const found: string[] = [];
+    for (const m of capped.matchAll(re)) {
+      const a = cleanAddress(m[1]!);
+      if (a && !exclude.has(a) && !NOT_A_RECIPIENT.test(a) && !found.includes(a)) found.push(a);
+      if (found.length >= 20) break;
+    }
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 /** How one MTA writes its bounces. */
@@ -198,8 +240,11 @@ export function textFormat(format: TextFormat): Decoder {
       const part = section(mail.text, format.start ?? null, end) || (format.start ? section(mail.text, null, end) : '');
       const exclude = ownAddresses(mail, context);
       const blocks = format.blocks ? format.blocks(part, exclude, mail) : recipientBlocks(part, exclude, format.intro ?? DEFAULT_INTRO);
-      const dsn = readDsn(mail);
-      return { recipients: mergeRecipients(dsn, blocks, failedRecipientsHeader(mail), part, action), ...perMessageFields(dsn) };
+      const dsn = readDsn(mail) ?? dsnInText(mail.text);
+      const recipients = mergeRecipients(dsn, blocks, failedRecipientsHeader(mail), part, action);
+      // Nothing opens a line with an address: look for one named in a sentence.
+      const named = recipients.length === 1 && recipients[0]!.recipient === null ? proseRecipients(part, exclude) : [];
+      return { recipients: named.length > 0 ? named.map((recipient) => ({ ...recipients[0]!, recipient })) : recipients, ...perMessageFields(dsn) };
     },
   };
 }
