@@ -277,9 +277,21 @@ export function headerMatches(mail: MailView, name: string, re: RegExp): boolean
 
 /** True when the reporting MTA of the DSN part, or the From domain, matches. */
 export function fromDomain(mail: MailView, re: RegExp): boolean {
-  if (mail.from && re.test(mail.from.slice(mail.from.indexOf('@') + 1))) return true;
-  return mail.deliveryStatus.some((d) => {
-    const m = /^reporting-mta:[ \t]*(?:dns;)?[ \t]*(\S+)/im.exec(d);
-    return m !== null && re.test(m[1]!);
-  });
+  return senderHosts(mail).some((h) => re.test(h));
+}
+
+const hostsOf = new WeakMap<MailView, string[]>();
+
+/** The From domain and the reporting MTAs of a message, read once per message. */
+function senderHosts(mail: MailView): string[] {
+  let hosts = hostsOf.get(mail);
+  if (!hosts) {
+    hosts = mail.from ? [mail.from.slice(mail.from.indexOf('@') + 1)] : [];
+    for (const d of mail.deliveryStatus) {
+      const m = /^reporting-mta:[ \t]*(?:dns;)?[ \t]*(\S+)/im.exec(d);
+      if (m) hosts.push(m[1]!.toLowerCase());
+    }
+    hostsOf.set(mail, hosts);
+  }
+  return hosts;
 }
