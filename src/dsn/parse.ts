@@ -158,7 +158,8 @@ function compact(text: string | null | undefined): string | null {
 /**
  * The most specific code the report carries for this recipient:
  * 1. `Status:`, refined by a more specific code of the diagnostic or the recipient's text
- *    (same class; same subject for `X.Y.0`) -> `status` (or where the refinement was found);
+ *    (any failure code for a generic `X.0.0`; same class and subject for `X.Y.0`) -> `status`
+ *    (or where the refinement was found);
  * 2. else the most specific enhanced code of the diagnostic -> `diagnostic`, then of the
  *    recipient's text -> `text`;
  * 3. else a code inferred from an unambiguous phrase -> `phrase` (class from the SMTP reply
@@ -174,7 +175,9 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; sour
   const inText = enhancedCodes(raw.text).filter(usable);
   if (usable(status)) {
     const level = specificity(status);
-    const refines = (c: StatusCode): boolean => c.cls === status.cls && specificity(c) > level && (level === 0 || c.subject === status.subject);
+    // A generic X.0.0 (Exim writes 5.0.0 for everything, even after a 4.7.1 greylisting that
+    // timed out) is refined by any more specific failure code; X.Y.0 by the same class and subject.
+    const refines = (c: StatusCode): boolean => specificity(c) > level && (level === 0 || (c.cls === status.cls && c.subject === status.subject));
     const fromDiagnostic = best(diagnostic.filter(refines));
     if (fromDiagnostic) return { code: formatStatusCode(fromDiagnostic), source: 'diagnostic' };
     const fromText = best(inText.filter(refines));
