@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli } from './helpers/process.js';
 
@@ -53,6 +54,31 @@ describe('rebond parse', () => {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('edna.example@yahoo.com').and.contain('5.2.1').and.contain('soft').and.contain('phrase');
     expect(r.stdout).to.match(/1 message\(s\): 1 bounce/);
+  });
+
+  it('reads every file of a folder without .eml files, and every message of an mbox file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebond-parse-'));
+    try {
+      const a = readFileSync(join(SAMPLES, 'qmail-remote-host-said.eml'), 'latin1').replace(/\r\n/g, '\n');
+      const b = readFileSync(join(SAMPLES, 'autoreply-german-abwesenheit.eml'), 'latin1');
+      writeFileSync(join(dir, '1'), a, 'latin1');
+      writeFileSync(join(dir, '2'), b, 'latin1');
+      const folder = jsonl(runCli(['parse', '--format', 'jsonl', dir]).stdout);
+      expect(folder.map((l) => [l['file'], l['kind']])).to.deep.equal([
+        [join(dir, '1'), 'bounce'],
+        [join(dir, '2'), 'autoreply'],
+      ]);
+      const mbox = join(dir, 'mailbox.mbox');
+      writeFileSync(mbox, `From MAILER-DAEMON Sat Nov 28 08:01:11 2026\n${a.replace(/^From /gm, '>From ')}\nFrom erin@corp.example Sat Nov 28 09:00:00 2026\n${b}`, 'latin1');
+      const r = runCli(['parse', '--format', 'jsonl', mbox]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(jsonl(r.stdout).map((l) => [l['file'], l['kind'], l['recipient']])).to.deep.equal([
+        [`${mbox}#1`, 'bounce', 'adam@far.example'],
+        [`${mbox}#2`, 'autoreply', null],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a missing path, still parses the others, and exits 1', () => {

@@ -51,7 +51,7 @@ export function register(program: Command): void {
       const results = await parseAll(inputs);
       const failures = results.filter((r) => r.error).length;
       for (const r of results) if (r.error) process.stderr.write(`rebond: ${r.file}: ${r.error}\n`);
-      const parsed = results.filter((r): r is { file: string; report: ParsedReport } => r.report !== undefined);
+      const parsed = results.flatMap((r) => (r.report ? [{ file: r.file, report: r.report }] : (r.reports ?? []).map((report, n) => ({ file: `${r.file}#${n + 1}`, report }))));
       write(format, parsed);
       if (missing.length > 0 || failures > 0) process.exitCode = 1;
     });
@@ -77,15 +77,42 @@ async function collect(paths: readonly string[]): Promise<{ inputs: Input[]; mis
   return { inputs, missing };
 }
 
+/**
+ * The `.eml` files of a folder and its subfolders, sorted; a folder without any `.eml` file
+ * (a maildir's cur/ and new/, a dump of numbered files) gives all its files.
+ */
 async function emlFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const files: string[] = [];
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) files.push(...(await emlFiles(full)));
-    else if (e.isFile() && e.name.toLowerCase().endsWith('.eml')) files.push(full);
-  }
-  return files;
+  const all: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(d, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (e.isFile() && !e.name.startsWith('.')) all.push(full);
+    }
+  };
+  await walk(dir);
+  const eml = all.filter((f) => f.toLowerCase().endsWith('.eml'));
+  return eml.length > 0 ? eml : all;
+}
+
+const MBOX_FROM = /^From \S+ [^\r\n]*\d{4}[^\r\n]*\r?\n/;
+
+/**
+ * The messages of an mbox file (a first line `From sender date`): split at each `From ` line
+ * that follows an empty line, `>From ` unescaped. Any other file is one message.
+ */
+export function splitMbox(raw: Buffer): Buffer[] {
+  const head = raw.subarray(0, 512).toString('latin1');
+  if (!MBOX_FROM.test(head)) return [raw];
+  const text = raw.toString('latin1');
+  const starts: number[] = [0];
+  const re = /(?:\r?\n){2}(From \S+ [^\r\n]*\r?\n)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index + m[0].length - m[1]!.length);
+  return starts.map((s, i) => {
+    const chunk = text.slice(s, starts[i + 1] ?? text.length).replace(MBOX_FROM, '').replace(/^>(>*From )/gm, '$1');
+    return Buffer.from(chunk, 'latin1');
+  });
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -95,16 +122,26 @@ async function readStdin(): Promise<Buffer> {
 }
 
 /** Parses every input with a few parses in flight (the MIME parser idles between ticks); keeps order. */
-async function parseAll(inputs: readonly Input[]): Promise<Array<{ file: string; report?: ParsedReport; error?: string }>> {
-  const results: Array<{ file: string; report?: ParsedReport; error?: string }> = new Array(inputs.length);
+interface Outcome {
+  file: string;
+  report?: ParsedReport;
+  /** The messages of an mbox file, in order. */
+  reports?: ParsedReport[];
+  error?: string;
+}
+
+async function parseAll(inputs: readonly Input[]): Promise<Outcome[]> {
+  const results: Outcome[] = new Array(inputs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < inputs.length) {
       const i = next++;
       const input = inputs[i]!;
       try {
-        const raw = await input.read();
-        results[i] = { file: input.file, report: await parseMessage(raw, { mailFrom: envelopeSenderOf(raw) }) };
+        const messages = splitMbox(await input.read());
+        const reports = [];
+        for (const raw of messages) reports.push(await parseMessage(raw, { mailFrom: envelopeSenderOf(raw) }));
+        results[i] = reports.length === 1 ? { file: input.file, report: reports[0]! } : { file: input.file, reports };
       } catch (err) {
         results[i] = { file: input.file, error: (err as Error).message };
       }
