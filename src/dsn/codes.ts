@@ -13,7 +13,7 @@ const ENHANCED = /(?<![A-Za-z0-9_.])([245])\.([0-7])\.(\d{1,3})(?![\d]|\.\d)/g;
 
 // A basic SMTP reply code where MTAs write one: at the start of a line (after quoting or the
 // `<<<` of a transcript), or after words that introduce a server's answer.
-const REPLY = /(?:^[ \t>]*(?:(?:<<<|\*\*\*|#)[ \t]*)?|\b(?:(?:said|returned|answered|response|reason|error|reply|code|was)[ \t]*:|smtp[ \t]*;|said|returned|error)[ \t]*\(?)([245][0-5]\d)(?=[ \t-]+\S|[ \t]*$|\)|:)/gim;
+const REPLY = /(?:^[ \t>]*(?:(?:<<<|\*\*\*|#)[ \t]*)?|\b(?:(?:said|returned|answered|response|reason|error|reply|code|was)[ \t]*:|smtp[ \t]*;|said|returned|error)[ \t]*\(?|(?<=\S)[ \t]*:[ \t]+)([245][0-5]\d)(?=[ \t-]+\S|[ \t]*$|\)|:)/gim;
 
 /** Every enhanced status code written in a text, in order. */
 export function enhancedCodes(text: string | null | undefined): StatusCode[] {

@@ -189,19 +189,21 @@ const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|n
 
 /**
  * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ..."), else
- * in angle brackets, for reports that put no address at the start of a line. Never the
- * report's own addresses, nor postmaster-like ones.
+ * in angle brackets, else (at most three) anywhere, for reports that put no address at the start
+ * of a line. Never the report's own addresses, nor postmaster-like ones.
  */
+const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
+
 export function proseRecipients(text: string, exclude: ReadonlySet<string>): string[] {
   const capped = text.slice(0, 32 * 1024);
-  for (const re of [IN_SENTENCE, ANGLED]) {
+  for (const re of [IN_SENTENCE, ANGLED, ANYWHERE]) {
     const found: string[] = [];
     for (const m of capped.matchAll(re)) {
       const a = cleanAddress(m[1]!);
       if (a && !exclude.has(a) && !NOT_A_RECIPIENT.test(a) && !found.includes(a)) found.push(a);
       if (found.length >= 20) break;
     }
-    if (found.length > 0) return found;
+    if (found.length > 0 && (re !== ANYWHERE || found.length <= 3)) return found;
   }
   return [];
 }
