@@ -9,7 +9,7 @@ import type { StatusClass, StatusCode } from '../domain/status-code.js';
 
 // An enhanced code: not glued to a word, a digit or a dot-digit on either side (so IP addresses,
 // version numbers like 4.94.2 and dates are not taken). Real subjects are 0 to 7.
-const ENHANCED = /(?<![A-Za-z0-9_.])([245])\.([0-7])\.(\d{1,3})(?![\d]|\.\d)/g;
+const ENHANCED = /(?<![A-Za-z0-9.])([245])\.([0-7])\.(\d{1,3})(?![\d]|\.\d)/g;
 
 // A basic SMTP reply code where MTAs write one: at the start of a line (after quoting or the
 // `<<<` of a transcript), or after words that introduce a server's answer.
