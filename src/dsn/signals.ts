@@ -62,6 +62,12 @@ export const CHALLENGE_SUBJECTS: readonly RegExp[] = [
 ];
 const CHALLENGE_TEXT = /challenge[- ]response|spam ?arrest|boxtrapper|mailvalidator|(verify|confirm) (that )?you are (a )?(real )?(person|human|sender)|to (have|get) your (message|e-?mail) delivered,? (please )?(click|reply|visit)|click (on )?the (following )?link (below )?to (verify|confirm|release|deliver)|only accepts? (mail|e-?mail|messages) from (approved|verified|known) senders|add you to (my|the) (list of )?(approved|allowed|verified) senders/i;
 
+/** Out-of-office wording, for auto-replies that carry no header or subject marker. */
+const AUTOREPLY_TEXT = /\b(out of (the )?office|away from (the|my) (office|desk|e-?mail)|on (annual |parental |sick |maternity )?leave\b|limited access to (my )?e-?mail|i am (currently )?(away|out|travell?ing|on (vacation|holiday))|i('m| am) (currently )?(away|out of)|will (be )?(back|returning) (on|in|after)|(je suis|je serai) absente?|ich bin (bis|vom|ab|derzeit|zurzeit) [^.\n]{0,40}(nicht|abwesend|im urlaub)|estar[ée] fuera|sar[òo] fuori|ik ben (afwezig|met vakantie))/i;
+
+/** Wording that only a report about a failed delivery uses. */
+const FAILURE_TEXT = /undeliver|(could|can)( ?no|')t be delivered|was not delivered|not (been )?delivered|delivery (to|of|has|failed|failure|status|problem)|\bfail(ed|ure)\b|\brejected\b|\bbounced?\b|returned (mail|message|to sender)|user unknown|no such (user|mailbox|recipient)|does not exist|mailbox|recipient|permanent(ly)? (error|fail)|\b(550|551|552|553|554)\b|\b5\.\d\.\d/i;
+
 const AUTOREPLY_HEADERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['x-autoreply', /./],
   ['x-autorespond', /./],
@@ -118,15 +124,18 @@ export function isDeliveryReport(mail: MailView): boolean {
 export const looksLikeBounce = memo((mail: MailView, context: DecodeContext): boolean => {
   if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail)) return true;
   if (mail.headers.has('x-failed-recipients')) return true;
-  return context.mailFrom === '' && !looksLikeAutoreply(mail) && !looksLikeChallenge(mail);
+  // The null sender alone: only when the text speaks of a failed delivery, and not of an absence.
+  if (context.mailFrom !== '' || looksLikeAutoreply(mail) || looksLikeChallenge(mail)) return false;
+  return FAILURE_TEXT.test(mail.text.slice(0, 8000));
 }, (context) => context.mailFrom ?? '<unknown>');
 
 export const looksLikeAutoreply = memo((mail: MailView): boolean => {
   const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase().trim() ?? '';
   if (AUTOREPLY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (AUTOREPLY_HEADERS.some(([name, re]) => { const v = header(mail, name); return v !== undefined && re.test(v); })) return true;
+  if (fromDaemon(mail) || hasFailureSubject(mail) || isDeliveryReport(mail)) return false;
   // DSNs carry Auto-Submitted too: it marks an auto-reply only without a failure marker.
-  return autoSubmitted !== '' && autoSubmitted !== 'no' && !fromDaemon(mail) && !hasFailureSubject(mail) && !isDeliveryReport(mail);
+  return (autoSubmitted !== '' && autoSubmitted !== 'no') || AUTOREPLY_TEXT.test(mail.text.slice(0, 2000));
 });
 
 export const looksLikeChallenge = memo((mail: MailView): boolean => {

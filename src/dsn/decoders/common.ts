@@ -185,6 +185,7 @@ export function dsnInText(text: string): DsnFields | null {
 
 const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*:?[ \t]*)<?(${ADDRESS})>?`, 'gi');
 const ANGLED = new RegExp(String.raw`<(${ADDRESS})>`, 'g');
+const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
 const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;
 
 /**
@@ -192,8 +193,6 @@ const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|n
  * in angle brackets, else (at most three) anywhere, for reports that put no address at the start
  * of a line. Never the report's own addresses, nor postmaster-like ones.
  */
-const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
-
 export function proseRecipients(text: string, exclude: ReadonlySet<string>): string[] {
   const capped = text.slice(0, 32 * 1024);
   for (const re of [IN_SENTENCE, ANGLED, ANYWHERE]) {
