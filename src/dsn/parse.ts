@@ -5,6 +5,7 @@ import { DECODERS } from './decoders/index.js';
 import { readMail, type MailView, type MimeLimits } from './mime.js';
 import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase } from './phrases.js';
+import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
 export interface ParseOptions {
@@ -142,7 +143,7 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
     type,
     description,
     diagnostic: raw.diagnostic?.trim() || compact(raw.text),
-    remoteMta: raw.remoteMta ?? null,
+    remoteMta: raw.remoteMta ?? remoteMtaIn(raw.text),
     lastAttemptDate: raw.lastAttemptDate ?? null,
   };
 }

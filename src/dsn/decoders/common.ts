@@ -1,5 +1,6 @@
 import { parseFieldGroups, typedAddress, typedValue, type FieldGroup } from '../fields.js';
 import { firstAddress, type MailView } from '../mime.js';
+import { remoteMtaIn, remoteMtasIn } from '../remote-mta.js';
 import { looksLikeBounce, textSaysDelay } from '../signals.js';
 import type { DecodeContext, Decoded, Decoder, RawRecipient } from '../types.js';
 
@@ -154,15 +155,22 @@ export function dsnRecipient(group: FieldGroup): RawRecipient {
     action: group.get('action')?.trim().toLowerCase().split(/[\s(;]/)[0] || null,
     status: group.get('status')?.trim() || null,
     diagnostic: typedValue(group.get('diagnostic-code')),
-    remoteMta: typedValue(group.get('remote-mta')),
+    remoteMta: hostOf(typedValue(group.get('remote-mta'))),
     lastAttemptDate: group.get('last-attempt-date')?.trim() || null,
   };
+}
+
+/** `mx.example. (192.0.2.1, the server for ...)` -> `mx.example`: the host, without comments. */
+export function hostOf(value: string | null): string | null {
+  if (!value) return null;
+  const host = value.trim().split(/[\s(]/)[0]!.replace(/\.$/, '');
+  return host.length > 0 ? host.toLowerCase() : null;
 }
 
 export function perMessageFields(dsn: DsnFields | null): Pick<Decoded, 'reportingMta' | 'originalEnvelopeId' | 'arrivalDate'> {
   const g = dsn?.perMessage;
   return {
-    reportingMta: typedValue(g?.get('reporting-mta')),
+    reportingMta: hostOf(typedValue(g?.get('reporting-mta'))),
     originalEnvelopeId: g?.get('original-envelope-id')?.trim() || null,
     arrivalDate: g?.get('arrival-date')?.trim() || null,
   };
@@ -245,7 +253,11 @@ export function textFormat(format: TextFormat): Decoder {
       const recipients = mergeRecipients(dsn, blocks, failedRecipientsHeader(mail), part, action);
       // Nothing opens a line with an address: look for one named in a sentence.
       const named = recipients.length === 1 && recipients[0]!.recipient === null ? proseRecipients(part, exclude) : [];
-      return { recipients: named.length > 0 ? named.map((recipient) => ({ ...recipients[0]!, recipient })) : recipients, ...perMessageFields(dsn) };
+      const all = named.length > 0 ? named.map((recipient) => ({ ...recipients[0]!, recipient })) : recipients;
+      // A transcript shared by the recipients names the one server they all went to.
+      const hosts = remoteMtasIn(part);
+      const shared = hosts.length === 1 ? hosts[0]! : null;
+      return { recipients: all.map((r) => (r.remoteMta || remoteMtaIn(r.text) || !shared ? r : { ...r, remoteMta: shared })), ...perMessageFields(dsn) };
     },
   };
 }
