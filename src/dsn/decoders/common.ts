@@ -19,9 +19,12 @@ export const ADDRESS = String.raw`[^\s<>()\[\]@,;:"'\\]{1,64}@[A-Za-z0-9\u00a0-\
  * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `).
  */
 export const DEFAULT_INTRO = new RegExp(
-  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt)?[ \t]*[:=]?[ \t]*"?<?(${ADDRESS})>?"?[ \t]*(?::|\.\.\.|,|;|[ \t]+on[ \t]|[ \t]*\(|[ \t]+-|[ \t]*$)`,
+  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)?[ \t]*[:=]?[ \t]*"?<?(${ADDRESS})>?"?[ \t]*(?::|\.\.\.|,|;|[ \t]+on[ \t]|[ \t]*\(|[ \t]*\[|[ \t]*<mailto:|[ \t]+-|[ \t]*$)`,
   'im',
 );
+
+/** A transcript line naming a recipient: `>>> RCPT TO:<a@x>`, `Sent <<< RCPT TO:<a@x>`. */
+export const RCPT_INTRO = new RegExp(String.raw`\brcpt to:[ \t]*<(${ADDRESS})>`, 'i');
 
 /** Markers after which the text is the returned original, not the report. */
 export const ORIGINAL_FOLLOWS = /^[ \t]*(?:-+[ \t]*)?(?:(?:the )?original message(?! was received)|below this line is a copy|this is a copy of the message|a copy of the original message|undelivered message|header of the original message|headers of the original|original message follows|original message headers|the header of the original|message headers follow|returned message|your message reads|the text of your message)/im;
@@ -248,7 +251,9 @@ export function textFormat(format: TextFormat): Decoder {
       const end = format.end === undefined ? ORIGINAL_FOLLOWS : format.end;
       const part = section(mail.text, format.start ?? null, end) || (format.start ? section(mail.text, null, end) : '');
       const exclude = ownAddresses(mail, context);
-      const blocks = format.blocks ? format.blocks(part, exclude, mail) : recipientBlocks(part, exclude, format.intro ?? DEFAULT_INTRO);
+      let blocks = format.blocks ? format.blocks(part, exclude, mail) : recipientBlocks(part, exclude, format.intro ?? DEFAULT_INTRO);
+      if (blocks.length === 0 && !format.blocks) blocks = recipientBlocks(part, exclude, RCPT_INTRO);
+      blocks = withSharedContext(blocks, part);
       const dsn = readDsn(mail) ?? dsnInText(mail.text);
       const recipients = mergeRecipients(dsn, blocks, failedRecipientsHeader(mail), part, action);
       // Nothing opens a line with an address: look for one named in a sentence.
@@ -260,6 +265,25 @@ export function textFormat(format: TextFormat): Decoder {
       return { recipients: all.map((r) => (r.remoteMta || remoteMtaIn(r.text) || !shared ? r : { ...r, remoteMta: shared })), ...perMessageFields(dsn) };
     },
   };
+}
+
+const ANY_CODE = /(?<![A-Za-z0-9.])[245]\.[0-7]\.\d{1,3}(?!\d)|(?<!\d)[45][0-5]\d(?=[ \t-]+\S)/;
+
+/**
+ * Reports that write the reason once, before the addresses ("Could not be delivered because of
+ * 550 5.1.1 User unknown. The following recipients were affected: a@x"): the text before the
+ * first address is added to a single recipient's block, and to every block without a code of
+ * its own when it holds one.
+ */
+function withSharedContext(blocks: RecipientBlock[], part: string): RecipientBlock[] {
+  if (blocks.length === 0) return blocks;
+  const first = part.toLowerCase().indexOf(blocks[0]!.recipient);
+  const lineStart = first > 0 ? part.lastIndexOf('\n', first) + 1 : 0;
+  const preamble = part.slice(Math.max(0, lineStart - 4000), lineStart).trim();
+  if (!preamble) return blocks;
+  if (blocks.length === 1) return [{ recipient: blocks[0]!.recipient, text: `${blocks[0]!.text}\n${preamble}` }];
+  if (!ANY_CODE.test(preamble)) return blocks;
+  return blocks.map((b) => (ANY_CODE.test(b.text) ? b : { recipient: b.recipient, text: `${b.text}\n${preamble}` }));
 }
 
 export function mergeRecipients(dsn: DsnFields | null, blocks: readonly RecipientBlock[], failedHeader: readonly string[], part: string, action: string): RawRecipient[] {
