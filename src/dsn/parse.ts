@@ -2,7 +2,7 @@ import { classifyStatus } from '../domain/classify.js';
 import { NO_CODE_FOUND, formatStatusCode, specificity, type StatusCode } from '../domain/status-code.js';
 import { enhancedCodes, leadingCode, replyCodeStatus, replyCodes } from './codes.js';
 import { DECODERS } from './decoders/index.js';
-import { readMail, type MailView, type MimeLimits } from './mime.js';
+import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.js';
 import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase } from './phrases.js';
 import { remoteMtaIn } from './remote-mta.js';
@@ -73,10 +73,15 @@ export function decodeMail(mail: MailView, context: DecodeContext, decoders: rea
 
 function finish(mail: MailView, format: string, decoded: Decoded, problems: string[]): ParsedReport {
   // A report structure with no recipient group is still a bounce: one recipient, no code.
-  const raws = decoded.kind === undefined && decoded.recipients.length === 0 ? [{ recipient: null, action: 'failed' }] : decoded.recipients;
-  const recipients = raws.map((r) => finishRecipient(r, decoded.kind));
+  let raws = decoded.kind === undefined && decoded.recipients.length === 0 ? [{ recipient: null, action: 'failed' }] : decoded.recipients;
   // Text bounces quote the original inline: its headers identify the send as well as a MIME part.
   const originalHeaders = mail.originalHeaders.length > 0 ? mail.originalHeaders : quotedHeaders(mail.text);
+  // A report that names nobody: the returned original was sent to one address, that is the one.
+  if (raws.length === 1 && raws[0]!.recipient === null && decoded.kind === undefined) {
+    const to = soleRecipientOf(originalHeaders, mail);
+    if (to) raws = [{ ...raws[0]!, recipient: to }];
+  }
+  const recipients = raws.map((r) => finishRecipient(r, decoded.kind));
   return {
     format,
     kind: decoded.kind ?? messageKind(recipients),
@@ -91,6 +96,20 @@ function finish(mail: MailView, format: string, decoded: Decoded, problems: stri
     originalMessageIds: messageIdsIn(originalHeaders),
     problems,
   };
+}
+
+/** The single address of the returned original's `To:` (not the report's own addresses). */
+function soleRecipientOf(originalHeaders: readonly string[], mail: MailView): string | null {
+  const found = new Set<string>();
+  for (const block of originalHeaders) {
+    const m = /^to:[ \t]*([^\r\n]*(?:\r?\n[ \t]+[^\r\n]*)*)/im.exec(block);
+    if (!m) continue;
+    for (const part of m[1]!.split(',')) {
+      const a = firstAddress(part);
+      if (a && a !== mail.from && !(mail.headers.get('to') ?? []).some((t) => t.toLowerCase().includes(a))) found.add(a);
+    }
+  }
+  return found.size === 1 ? [...found][0]! : null;
 }
 
 /** A report is a bounce if any recipient failed; else a delay; else a delivery notice. */
