@@ -27,7 +27,7 @@ export const FAILURE_SUBJECTS: readonly RegExp[] = [
   /delivery (status notification|delayed|delay)|delayed mail|delivery (has been )?delayed|mail delivery warning|still being retried/i,
   /^(delivery_failure|delivery failure|permanent delivery failure)\b/i,
   /^notice: mail delivery status/i,
-  /^(failed|undelivered) mail\b|^mail (could not be delivered|not delivered|failure)|^message you sent (could not|was not)/i,
+  /^(failed|undelivered) mail\b|^mail (could not be delivered|not delivered|failure|failed)|^message you sent (could not|was not)/i,
   /nicht zustellbar|unzustellbar|zustellung fehlgeschlagen/i,
   /non remis|[ée]chec de (la )?(remise|livraison|distribution)|message non distribu/i,
   /mancata consegna|no se pudo entregar|onbestelbaar/i,

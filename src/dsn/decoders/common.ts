@@ -27,7 +27,7 @@ export const DEFAULT_INTRO = new RegExp(
 export const RCPT_INTRO = new RegExp(String.raw`\brcpt to:[ \t]*<(${ADDRESS})>`, 'i');
 
 /** Markers after which the text is the returned original, not the report. */
-export const ORIGINAL_FOLLOWS = /^[ \t]*(?:-+[ \t]*)?(?:(?:the )?original message(?! was received)|below this line is a copy|this is a copy of the message|a copy of the original message|undelivered message|header of the original message|headers of the original|original message follows|original message headers|the header of the original|message headers follow|returned message|your message reads|the text of your message)/im;
+export const ORIGINAL_FOLLOWS = /^[ \t]*\|?(?:-+[ \t]*)?(?:(?:the )?original message(?! was received)|below this line is a copy|this is a copy of the message|a copy of the original message|undelivered message|header of the original message|headers of the original|original message follows|original message headers|the header of the original|message headers? follows?|returned message|your message reads|the text of your message)/im;
 
 const MAX_BLOCK = 4000;
 
