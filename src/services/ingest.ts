@@ -238,15 +238,34 @@ export class Ingestor {
   private readonly logger: Logger;
   private unavailableSince: number | null = null;
   private failuresDuringIncident = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private verp: VerpSettings;
+  private softThreshold: number;
 
-  constructor(private readonly options: IngestorOptions) {
+  constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), options.maxBatch ?? 64);
+    this.verp = options.verp;
+    this.softThreshold = options.softThreshold;
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold), options.maxBatch ?? 64);
+  }
+
+  /** Settings that may change while running (configuration reload). */
+  update(settings: { readonly verp: VerpSettings; readonly softThreshold: number }): void {
+    this.verp = settings.verp;
+    this.softThreshold = settings.softThreshold;
   }
 
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
-  async ingest(input: IngestInput): Promise<IngestResult> {
-    const prepared = await prepare(input, this.options.verp);
+  ingest(input: IngestInput): Promise<IngestResult> {
+    const work = this.run(input);
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async run(input: IngestInput): Promise<IngestResult> {
+    const prepared = await prepare(input, this.verp);
     let result: IngestResult;
     try {
       result = await this.committer.submit(prepared);
@@ -259,8 +278,9 @@ export class Ingestor {
     return result;
   }
 
-  /** Waits for every commit in flight. */
+  /** Waits for every message in hand (being parsed or committed) to settle. */
   async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.committer.idle();
   }
 

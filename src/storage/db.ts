@@ -67,11 +67,22 @@ export function openDatabase(options: DatabaseOptions): Database {
     });
   } else {
     const statementTimeout = options.statementTimeoutMs ?? 15_000;
+    const acquireTimeout = options.acquireTimeoutMs ?? 5000;
     knex = knexFactory({
       client: 'pg',
-      connection: { connectionString: options.url, ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}) },
-      acquireConnectionTimeout: options.acquireTimeoutMs ?? 5000,
-      pool: { min: 0, max: options.poolMax ?? 10 },
+      connection: {
+        connectionString: options.url,
+        // A server that does not answer (network cut) must not hold a message forever: connecting
+        // and each query are bounded on our side too, and the server drops a transaction whose
+        // client went silent.
+        connectionTimeoutMillis: acquireTimeout,
+        keepAlive: true,
+        ...(statementTimeout > 0
+          ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 2000, idle_in_transaction_session_timeout: statementTimeout * 2 }
+          : {}),
+      },
+      acquireConnectionTimeout: acquireTimeout,
+      pool: { min: 0, max: options.poolMax ?? 10, afterCreate: discardOnQueryTimeout },
     });
   }
   return {
@@ -81,6 +92,30 @@ export function openDatabase(options: DatabaseOptions): Database {
       await knex.destroy();
     },
   };
+}
+
+interface PgConnection {
+  query(config: unknown, callback: (err: Error | null, result: unknown) => void): unknown;
+  connection?: { stream?: { destroy(): void } };
+  __knex__disposed?: unknown;
+}
+
+/**
+ * A query that timed out on our side may still run on the server inside its transaction, and
+ * the connection would carry that transaction to the next user. Such a connection is closed
+ * (the server then rolls back) and never returned to the pool.
+ */
+function discardOnQueryTimeout(conn: PgConnection, done: (err: Error | null, conn: unknown) => void): void {
+  const query = conn.query.bind(conn);
+  conn.query = (config, callback) =>
+    query(config, (err, result) => {
+      if (err && /Query read timeout/.test(err.message)) {
+        conn.__knex__disposed = err;
+        conn.connection?.stream?.destroy();
+      }
+      callback(err, result);
+    });
+  done(null, conn);
 }
 
 interface SqliteConnection {
