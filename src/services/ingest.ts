@@ -293,7 +293,8 @@ export class Ingestor {
       this.unavailableSince = Date.now();
       this.failuresDuringIncident = 1;
       this.logger.log('error', 'DB_UNAVAILABLE', 'database cannot commit; answering 451 until it can', {
-        error: (err as Error)?.message ?? String(err),
+        // knex puts the statement and its values in the message: the raw message must not reach the log.
+        error: shorten((err as Error)?.message ?? String(err)),
         unavailable: isUnavailable(err),
       });
     } else {
@@ -317,4 +318,9 @@ export class Ingestor {
       this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, message: result.messageId });
     }
   }
+}
+
+/** At most 300 characters of an error message, for a log line. */
+export function shorten(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/verp.js';
 import type { Logger } from '../logger.js';
-import { TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
+import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
 import { ClientTracker } from './guard.js';
 import { HookedSMTPServer, type Connection, type ConnectionHooks, type Verdict } from './hooks.js';
 import { replies, smtpError, type Reply, type ReplyName } from './replies.js';
@@ -269,7 +269,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
             done(null, duplicate ? replies.duplicate.text(result.messageId) : replies.accepted.text(result.messageId));
           },
           (err: unknown) => {
-            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: (err as Error)?.stack ?? String(err) });
+            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: shorten((err as Error)?.stack ?? String(err), 2000) });
             log.log('warn', 'SMTP_TEMPFAIL', 'message deferred with 451', { ...base, ms: Date.now() - started });
             done(smtpError('tempFail'));
           },

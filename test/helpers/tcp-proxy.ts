@@ -25,6 +25,7 @@ interface Pair {
 export class TcpProxy {
   private mode: 'open' | CutMode = 'open';
   private readonly pairs = new Set<Pair>();
+  private trigger: { pattern: Buffer; mode: CutMode } | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -48,12 +49,22 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
+  /**
+   * Cuts as soon as a client sends `pattern` (e.g. one statement of a transaction), before that
+   * data gets through: the cut happens in the middle of the stream, at a known point.
+   */
+  cutWhen(pattern: string, mode: CutMode): void {
+    this.trigger = { pattern: Buffer.from(pattern), mode };
+  }
+
   cut(mode: CutMode): void {
+    this.trigger = null;
     this.mode = mode;
     if (mode === 'reset') for (const pair of [...this.pairs]) this.drop(pair);
   }
 
   restore(): void {
+    this.trigger = null;
     this.mode = 'open';
     for (const pair of [...this.pairs]) {
       if (pair.clientGone) {
@@ -83,6 +94,8 @@ export class TcpProxy {
     const pair: Pair = { client, upstream: null, toUpstream: [], toClient: [], clientGone: false, upstreamGone: false };
     this.pairs.add(pair);
     client.on('data', (data: Buffer) => {
+      if (this.trigger && data.includes(this.trigger.pattern)) this.cut(this.trigger.mode);
+      if (!this.pairs.has(pair)) return;
       if (this.mode === 'open' && pair.upstream) pair.upstream.write(data);
       else pair.toUpstream.push(data);
     });
