@@ -141,6 +141,38 @@ describe('SMTP abuse limits', function () {
     expect(await countMessages()).to.equal(1);
   });
 
+  it('defers a message with 452 4.3.1 while the messages in memory would pass their budget, and takes it once there is room', async () => {
+    const port = await start({ maxBufferedBytes: 100_000, maxMessageBytes: 1024 * 1024 });
+    const to = rp('c1', 'room@example.org');
+    const dsn = (pad: number) => `${makeDsn({ to, recipients: [{ recipient: 'room@example.org' }] })}\r\n${'x'.repeat(pad)}\r\n`;
+    const session = async () => {
+      const { dialog } = await connect(port);
+      await dialog.command('EHLO client.example');
+      await dialog.command('MAIL FROM:<>');
+      await dialog.command(`RCPT TO:<${to}>`);
+      return dialog;
+    };
+    // One message alone over the budget.
+    const alone = await session();
+    expect(await alone.data(dsn(150_000))).to.equal('452 4.3.1 Insufficient system storage, please try again later');
+    // A message in progress holds 80 kB; a second one of 60 kB has no room until it is done.
+    const first = await session();
+    expect(await first.command('DATA')).to.match(/^354/);
+    const firstRaw = dsn(80_000).replace(/\r?\n/g, '\r\n');
+    first.write(firstRaw);
+    for (let i = 0; i < 100 && running!.smtp.bufferedBytes < 80_000; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(running!.smtp.bufferedBytes).to.be.at.least(80_000);
+    const second = await session();
+    const raw = dsn(60_000);
+    expect(await second.data(raw)).to.equal('452 4.3.1 Insufficient system storage, please try again later');
+    first.write('.\r\n');
+    expect(await first.reply()).to.match(/^250 /);
+    await second.command('MAIL FROM:<>');
+    await second.command(`RCPT TO:<${to}>`);
+    expect(await second.data(raw)).to.match(/^250 /);
+    expect(running!.smtp.bufferedBytes, 'nothing is left held').to.equal(0);
+  });
+
   it('disconnects an idle client with 421 once the idle timeout passes', async () => {
     const port = await start({ socketTimeoutMs: 1000 });
     const { dialog } = await connect(port);

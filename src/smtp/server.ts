@@ -25,6 +25,8 @@ export interface SmtpSettings {
   readonly banner: string;
   readonly maxMessageBytes: number;
   readonly maxHeaderBytes: number;
+  /** Bytes of messages held in memory (being received or stored), all sessions together. */
+  readonly maxBufferedBytes: number;
   readonly maxLineLength: number;
   readonly maxRecipients: number;
   readonly maxClients: number;
@@ -55,6 +57,8 @@ export interface SmtpListener {
   update(settings: SmtpSettings, verp: VerpSettings): void;
   /** Open SMTP sessions. */
   readonly sessions: number;
+  /** Bytes of messages held in memory now. */
+  readonly bufferedBytes: number;
 }
 
 const REFUSAL_TEXT: Record<VerpRefusal, ReplyName> = {
@@ -97,6 +101,8 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
   let closing: Promise<void> | null = null;
   const tracker = new ClientTracker(settings);
   const sessions = new Map<string, SessionState>();
+  /** Bytes of messages in memory now, all sessions together. */
+  let buffered = 0;
 
   const limit = (state: SessionState | undefined, name: string, fields: Record<string, unknown> = {}) =>
     log.log('info', 'SMTP_LIMIT', `connection limit reached: ${name}`, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
@@ -225,26 +231,55 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       const { maxMessageBytes, maxHeaderBytes } = settings;
       const chunks: Buffer[] = [];
       let bytes = 0;
+      let held = 0;
+      let overBudget = false;
+      const release = () => {
+        buffered -= held;
+        held = 0;
+        chunks.length = 0;
+      };
       const header = new HeaderScan(maxHeaderBytes);
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         header.feed(chunk);
+        if (!overBudget && buffered + chunk.length > settings.maxBufferedBytes) {
+          overBudget = true;
+          release();
+        }
         // Past a limit nothing more is kept: the message is refused once the stream ends.
-        if (!stream.sizeExceeded && bytes <= maxMessageBytes && !header.tooBig) chunks.push(chunk);
+        if (!overBudget && !stream.sizeExceeded && bytes <= maxMessageBytes && !header.tooBig) {
+          chunks.push(chunk);
+          held += chunk.length;
+          buffered += chunk.length;
+        } else if (held > 0) {
+          release();
+        }
       });
-      stream.on('error', (err) => callback(err));
+      stream.on('error', (err) => {
+        release();
+        callback(err);
+      });
       stream.on('end', () => {
         const base = { session: session.id, remote: session.remoteAddress, from: mailFrom(session), rcpt: rcptTo(session), bytes };
         if (stream.sizeExceeded || bytes > maxMessageBytes) {
+          release();
           log.log('warn', 'SMTP_TOO_BIG', 'message over the size limit refused', { ...base, limit: maxMessageBytes });
           return callback(smtpError('tooBig', maxMessageBytes));
         }
         if (header.tooBig) {
+          release();
           log.log('warn', 'SMTP_TOO_BIG', 'message header over the size limit refused', { ...base, limit: maxHeaderBytes, header: true });
           return callback(smtpError('headerTooBig', maxHeaderBytes));
         }
+        if (overBudget) {
+          release();
+          limit(state, 'buffered-bytes', { max: settings.maxBufferedBytes });
+          return callback(smtpError('noRoom'));
+        }
+        const raw = Buffer.concat(chunks, bytes);
+        chunks.length = 0;
         const input: IngestInput = {
-          raw: Buffer.concat(chunks, bytes),
+          raw,
           mailFrom: mailFrom(session),
           rcptTo: rcptTo(session),
           remoteAddress: session.remoteAddress,
@@ -254,6 +289,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
         if (state) state.storing = true;
         const done = (err: Error | null, message?: string) => {
           if (state) state.storing = false;
+          release();
           callback(err, message);
         };
         ingest.ingest(input).then(
@@ -338,6 +374,10 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
 
     get sessions() {
       return sessions.size;
+    },
+
+    get bufferedBytes() {
+      return buffered;
     },
   };
 }
