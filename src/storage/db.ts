@@ -43,6 +43,7 @@ export function sqlitePath(url: string): string {
 
 export function openDatabase(options: DatabaseOptions): Database {
   const dialect = dialectOf(options.url);
+  const acquireTimeout = options.acquireTimeoutMs ?? 5000;
   let knex: Knex;
   if (dialect === 'sqlite') {
     const filename = sqlitePath(options.url);
@@ -52,7 +53,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       client: 'sqlite3',
       connection: { filename },
       useNullAsDefault: true,
-      acquireConnectionTimeout: options.acquireTimeoutMs ?? 5000,
+      acquireConnectionTimeout: acquireTimeout,
       pool: {
         min: 1,
         max: 1,
@@ -67,19 +68,17 @@ export function openDatabase(options: DatabaseOptions): Database {
     });
   } else {
     const statementTimeout = options.statementTimeoutMs ?? 15_000;
-    const acquireTimeout = options.acquireTimeoutMs ?? 5000;
     knex = knexFactory({
       client: 'pg',
       connection: {
         connectionString: options.url,
         // A server that does not answer (network cut) must not hold a message forever: connecting
-        // and each query are bounded on our side too, and the server drops a transaction whose
-        // client went silent.
+        // and each query are bounded on our side too (a query with no answer 2 s after the
+        // server's own timeout is abandoned, see discardOnQueryTimeout), and the server drops a
+        // transaction whose client went silent.
         connectionTimeoutMillis: acquireTimeout,
         keepAlive: true,
-        ...(statementTimeout > 0
-          ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 2000, idle_in_transaction_session_timeout: statementTimeout * 2 }
-          : {}),
+        ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout, query_timeout: statementTimeout + 2000 } : {}),
       },
       acquireConnectionTimeout: acquireTimeout,
       pool: { min: 0, max: options.poolMax ?? 10, afterCreate: discardOnQueryTimeout },
