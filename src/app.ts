@@ -21,8 +21,9 @@ export interface App {
   readonly verp: VerpSettings;
   readonly ingestor: Ingestor;
   /**
-   * Applies what can change while running (see RELOADABLE) from a new configuration; the
-   * other changed settings are listed in `restartNeeded` and keep their current value.
+   * Takes what can change while running (see RELOADABLE) from a new configuration, except the
+   * log level, which the caller applies to `logger`; the other changed settings are listed in
+   * `restartNeeded` and keep their current value.
    */
   reload(next: Config): ReloadResult;
   close(): Promise<void>;
@@ -78,7 +79,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     reload(next) {
       const result = diffConfig(current, next);
       current = mergeReloadable(current, next, result);
-      logger.setLevel(current.log.level);
       ingestor.update({ verp: current.verp, softThreshold: current.rules.softThreshold });
       return result;
     },
@@ -127,6 +127,8 @@ export async function startServer(app: App): Promise<RunningServer> {
       if (result.restartNeeded.length > 0) {
         app.logger.log('warn', 'CONFIG_RESTART_NEEDED', `changed settings that need a restart: ${result.restartNeeded.join(', ')}`, { settings: result.restartNeeded });
       }
+      // Last, so that the lines above are written whatever the new level.
+      app.logger.setLevel(app.config.log.level);
       return result;
     },
   };
