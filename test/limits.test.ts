@@ -214,7 +214,7 @@ describe('SMTP abuse limits', function () {
   });
 
   it('stops taking recipients from an address after too many refusals, then takes them again once the window passes', async () => {
-    const port = await start({ maxRefusedRcptPerIp: 3, refusedRcptWindowMs: 2000 });
+    const port = await start({ maxRefusedRcptPerIp: 3, refusedRcptWindowMs: 4000 });
     const good = rp('c1', 'rate@example.org');
     const { dialog } = await connect(port);
     await dialog.command('EHLO client.example');
