@@ -108,6 +108,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
     log.log('info', 'SMTP_LIMIT', `connection limit reached: ${name}`, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
 
   const cut = (state: SessionState) => {
+    if (!sessions.has(state.connection.id)) return; // closed meanwhile
     if (state.storing) {
       // The message in hand is answered first; the session ends right after.
       state.timer = setTimeout(() => cut(state), 250);
