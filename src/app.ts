@@ -128,7 +128,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         app.logger.log('warn', 'CONFIG_RESTART_NEEDED', `changed settings that need a restart: ${result.restartNeeded.join(', ')}`, { settings: result.restartNeeded });
       }
       // Last, so that the lines above are written whatever the new level.
-      app.logger.setLevel(app.config.log.level);
+      app.logger.setLevel?.(app.config.log.level);
       return result;
     },
   };

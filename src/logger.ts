@@ -10,8 +10,8 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export interface Logger {
   log(level: LogLevel, code: string, message: string, fields?: Record<string, unknown>): void;
   child(component: string): Logger;
-  /** Changes the level of this logger and every child of it (SIGHUP reload). */
-  setLevel(level: LogLevel): void;
+  /** Changes the level of this logger and every child of it (SIGHUP reload); optional for capturing loggers. */
+  setLevel?(level: LogLevel): void;
 }
 
 export interface LoggerOptions {
