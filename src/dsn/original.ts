@@ -41,11 +41,14 @@ export function quotedHeaders(text: string): string[] {
   return blocks;
 }
 
-/** The Message-IDs named by `Message-ID:` lines of header blocks, without angle brackets. */
+/**
+ * The Message-IDs named by `Message-ID:` lines of header blocks, and by the `Original-Message-ID`
+ * / `X-Original-Message-ID` fields of reports, without angle brackets.
+ */
 export function messageIdsIn(headerBlocks: readonly string[]): string[] {
   const ids: string[] = [];
   for (const block of headerBlocks) {
-    for (const m of block.matchAll(/^[ \t]*message-id:[ \t]*<?([^\s<>]{1,250}@[^\s<>]{1,250})>?/gim)) {
+    for (const m of block.matchAll(/^[ \t]*(?:x-)?(?:original-)?message-id:[ \t]*<?([^\s<>]{1,250}@[^\s<>]{1,250})>?/gim)) {
       if (!ids.includes(m[1]!)) ids.push(m[1]!);
     }
   }

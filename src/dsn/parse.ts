@@ -93,7 +93,7 @@ function finish(mail: MailView, format: string, decoded: Decoded, problems: stri
     from: mail.from,
     subject: mail.subject,
     originalHeaders,
-    originalMessageIds: messageIdsIn(originalHeaders),
+    originalMessageIds: messageIdsIn([...originalHeaders, ...mail.deliveryStatus, ...mail.feedbackReports]),
     problems,
   };
 }

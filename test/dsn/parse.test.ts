@@ -121,3 +121,20 @@ describe('codes in prose', () => {
     expect((await parseMessage(Buffer.from(human), { mailFrom: 'b@person.example' })).kind).to.equal('unknown');
   });
 });
+
+describe('the returned original', () => {
+  it("collects its Message-ID from its headers and from the report's X-Original-Message-ID", async () => {
+    const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: 'a@x.example', status: '5.1.1' }], originalHeaders: 'From: a@b.example\nMessage-ID: <m1@sender.example>' }).replace('Reporting-MTA:', 'X-Original-Message-ID: <m2@sender.example>\r\nReporting-MTA:');
+    const r = await parseMessage(Buffer.from(raw));
+    expect(r.originalMessageIds).to.deep.equal(['m1@sender.example', 'm2@sender.example']);
+  });
+
+  it('reads the headers a text bounce quotes, after base64 decoding, and names the recipient from its To:', async () => {
+    const body = 'Your message could not be delivered.\n\n--- Original message follows ---\n\nReturn-Path: <bounce+c1-k-s@bounces.example.com>\nMessage-ID: <m3@sender.example>\nTo: only@dest.example\nSubject: Hi\n';
+    const raw = `From: MAILER-DAEMON@mta.example\r\nSubject: Returned mail\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(body).toString('base64')}\r\n`;
+    const r = await parseMessage(Buffer.from(raw), { mailFrom: '' });
+    expect(r.originalMessageIds).to.deep.equal(['m3@sender.example']);
+    expect(r.originalHeaders.join('\n')).to.contain('Return-Path: <bounce+c1-k-s@bounces.example.com>');
+    expect(r.recipients.map((x) => [x.recipient, x.status])).to.deep.equal([['only@dest.example', '9.1.1']]);
+  });
+});
