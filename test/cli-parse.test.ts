@@ -53,7 +53,7 @@ describe('rebond parse', () => {
     const r = runCli(['parse', '--format', 'table', join('samples', 'yahoo-mailbox-disabled.eml')]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('edna.example@yahoo.com').and.contain('5.2.1').and.contain('soft').and.contain('phrase');
-    expect(r.stdout).to.match(/1 message\(s\): 1 bounce/);
+    expect(r.stdout).to.match(/1 message\(s\), 1 line\(s\): 1 bounce/);
   });
 
   it('reads every file of a folder without .eml files, and every message of an mbox file', () => {

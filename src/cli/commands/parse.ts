@@ -197,5 +197,5 @@ function write(format: Format, parsed: ReadonlyArray<{ file: string; report: Par
   process.stdout.write(`${table.toString()}\n`);
   const counts = new Map<string, number>();
   for (const l of lines) counts.set(l.kind, (counts.get(l.kind) ?? 0) + 1);
-  process.stdout.write(`${parsed.length} message(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}\n`);
+  process.stdout.write(`${parsed.length} message(s), ${lines.length} line(s): ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}\n`);
 }
