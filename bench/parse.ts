@@ -3,13 +3,15 @@
  * chain, code choice and classification), in one process, with several parses in flight (the
  * MIME parser yields between chunks, so one-at-a-time parsing leaves the CPU idle). Rounds are
  * repeated until three in a row agree within 5% (or 20 rounds), and the median is printed with
- * the Node version. Also prints messages per CPU-second of this process (what one idle core
- * would do: stable even when other work shares the machine) and the time the decoder chain
- * alone takes per message.
+ * the Node version. Also prints messages per CPU-second of this process (steadier when other
+ * work shares the machine), mailparser alone on the same messages in rounds interleaved with the
+ * parse rounds (the floor any parse built on it has), and the time the decoder chain alone takes
+ * per message.
  *
  * Options: --in-flight N (default 32), --min-round-ms N (default 1500).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
 import { join } from 'node:path';
 import { decodeMail, envelopeSenderOf, parseMessage } from '../src/dsn/parse.js';
 import { readMail } from '../src/dsn/mime.js';
@@ -31,14 +33,17 @@ const messages = readdirSync(dir)
     return { raw, mailFrom: envelopeSenderOf(raw) };
   });
 
-async function round(count: number): Promise<{ wall: number; cpu: number }> {
+const MAILPARSER_OPTIONS = { keepDeliveryStatus: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, checksumAlgo: false } as const;
+
+async function round(count: number, baseline = false): Promise<{ wall: number; cpu: number }> {
   let next = 0;
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const worker = async (): Promise<void> => {
     while (next < count) {
       const m = messages[next++ % messages.length]!;
-      await parseMessage(m.raw, { mailFrom: m.mailFrom });
+      if (baseline) await simpleParser(m.raw, MAILPARSER_OPTIONS);
+      else await parseMessage(m.raw, { mailFrom: m.mailFrom });
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
@@ -59,10 +64,15 @@ async function main(): Promise<void> {
   const perRound = Math.max(messages.length, Math.ceil((warm.wall * minRoundMs) / 1000));
   const rates: number[] = [];
   const cpuRates: number[] = [];
+  const baseRates: number[] = [];
+  const baseCpuRates: number[] = [];
   for (let i = 0; i < 20; i++) {
     const r = await round(perRound);
     rates.push(r.wall);
     cpuRates.push(r.cpu);
+    const b = await round(perRound, true);
+    baseRates.push(b.wall);
+    baseCpuRates.push(b.cpu);
     const last = rates.slice(-3);
     if (last.length === 3 && Math.max(...last) / Math.min(...last) <= 1.05) break;
   }
@@ -79,6 +89,7 @@ async function main(): Promise<void> {
   console.log(`rounds (msg/s): ${rates.map((r) => r.toFixed(0)).join(' ')}`);
   console.log(`decoder chain alone: ${decodeUs.toFixed(1)} µs per message`);
   console.log(`per CPU-second of this process: ${median(cpuRates).toFixed(0)} messages (median)`);
+  console.log(`mailparser alone, same rounds: ${median(baseRates).toFixed(0)} messages/second, ${median(baseCpuRates).toFixed(0)} per CPU-second (median)`);
   console.log(`parse: ${rate.toFixed(0)} messages/second (median)`);
 }
 

@@ -16,6 +16,8 @@ export interface MailView {
   readonly reportType: string | null;
   /** The plain text of the message (text/plain parts, or HTML reduced to text). */
   readonly text: string;
+  /** The start of the text, where the markers of a format are: what decoders test to recognise one. */
+  readonly head: string;
   /** Bodies of message/delivery-status and message/global-delivery-status parts. */
   readonly deliveryStatus: readonly string[];
   /** Bodies of message/feedback-report parts (ARF). */
@@ -41,6 +43,8 @@ const DSN_TYPES = new Set(['message/delivery-status', 'message/global-delivery-s
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/rfc822-headers']);
 // Text is capped so that a huge body cannot make every later regular expression slow.
 const MAX_TEXT = 256 * 1024;
+// Format markers are at the top of a report: recognising one never scans a long quoted original.
+const HEAD_CHARS = 16 * 1024;
 
 export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
   const raw = withLineFeeds(input);
@@ -82,6 +86,7 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
       contentType: (ct?.value ?? 'text/plain').toLowerCase(),
       reportType: ct?.params?.['report-type']?.toLowerCase() ?? null,
       text,
+      head: text.slice(0, HEAD_CHARS),
       deliveryStatus,
       feedbackReports,
       originalHeaders,
@@ -118,6 +123,7 @@ export function crudeView(raw: Buffer, problem: string): MailView {
     contentType: (headers.get('content-type')?.[0] ?? 'text/plain').split(';')[0]!.trim().toLowerCase(),
     reportType: null,
     text: body.slice(0, MAX_TEXT),
+    head: body.slice(0, HEAD_CHARS),
     deliveryStatus: [],
     feedbackReports: [],
     originalHeaders: [],

@@ -8,6 +8,6 @@ import { bounceLike, fromDomain, headerMatches, textFormat } from './common.js';
 export const amazonSes = textFormat({
   name: 'amazon-ses',
   detect: (mail, context) =>
-    bounceLike(mail, context) && (fromDomain(mail, /(^|\.)amazonses\.com$/i) || headerMatches(mail, 'x-ses-outgoing', /./) || /an error occurred while trying to deliver the mail to the following recipients/i.test(mail.text)),
+    bounceLike(mail, context) && (fromDomain(mail, /(^|\.)amazonses\.com$/i) || headerMatches(mail, 'x-ses-outgoing', /./) || /an error occurred while trying to deliver the mail to the following recipients/i.test(mail.head)),
   start: /following recipients:?[^\n]*\n/i,
 });

@@ -72,7 +72,8 @@ export function textFormat(format: TextFormat): Decoder {
       const delay = format.isDelay ? format.isDelay(mail) : textSaysDelay(mail);
       const action = delay ? 'delayed' : 'failed';
       const end = format.end === undefined ? ORIGINAL_FOLLOWS : format.end;
-      const part = section(mail.text, format.start ?? null, end) || (format.start ? section(mail.text, null, end) : '');
+      // The report's part: a long quoted original past 64 KB says nothing more about recipients.
+      const part = (section(mail.text, format.start ?? null, end) || (format.start ? section(mail.text, null, end) : '')).slice(0, 64 * 1024);
       const exclude = ownAddresses(mail, context);
       let blocks = format.blocks ? format.blocks(part, exclude, mail) : recipientBlocks(part, exclude, format.intro ?? DEFAULT_INTRO);
       if (blocks.length === 0 && !format.blocks) blocks = recipientBlocks(part, exclude, RCPT_INTRO);

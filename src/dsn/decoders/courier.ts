@@ -6,6 +6,6 @@ import { bounceLike, textFormat } from './common.js';
  */
 export const courier = textFormat({
   name: 'courier',
-  detect: (mail, context) => /running the courier mail server|courier mail server at/i.test(mail.text) && bounceLike(mail, context),
+  detect: (mail, context) => /running the courier mail server|courier mail server at/i.test(mail.head) && bounceLike(mail, context),
   start: /^-{3,}\s*$/m,
 });

@@ -9,8 +9,8 @@ export const exchange2007 = textFormat({
   name: 'exchange2007',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (/delivery has failed to these recipients or (distribution lists|groups)|diagnostic information for administrators:[\s\S]{0,400}generating server:|#[45]\d\d [245]\.\d\.\d+ [^\n]{0,200}##/i.test(mail.text) ||
-      (mail.headers.has('x-ms-exchange-message-is-ndr') && /generating server:/i.test(mail.text))),
+    (/delivery has failed to these recipients or (distribution lists|groups)|diagnostic information for administrators:[\s\S]{0,400}generating server:|#[45]\d\d [245]\.\d\.\d+ [^\n]{0,200}##/i.test(mail.head) ||
+      (mail.headers.has('x-ms-exchange-message-is-ndr') && /generating server:/i.test(mail.head))),
   end: /^[ \t]*original message headers\s*:?/im,
   blocks: (text, exclude) => {
     const diag = /diagnostic information for administrators:?/i.exec(text);

@@ -13,7 +13,7 @@ export const gmail = textFormat({
   name: 'gmail',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || /google tried to deliver your message|gmail will retry|\*\* (address not found|message not delivered|delivery incomplete|message blocked) \*\*|support\.google\.com\/mail/i.test(mail.text)),
+    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || /google tried to deliver your message|gmail will retry|\*\* (address not found|message not delivered|delivery incomplete|message blocked) \*\*|support\.google\.com\/mail/i.test(mail.head)),
   end: /^[ \t]*-+ ?(original message|forwarded message)|^[ \t]*-{5,}/im,
   blocks: (text, exclude) => {
     const found: string[] = [];

@@ -10,7 +10,7 @@ export const gmx = textFormat({
   name: 'gmx',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(gmx\.[a-z.]+|web\.de|1und1\.de|1and1\.[a-z.]+|ionos\.[a-z.]+|kundenserver\.de|perfora\.net|mail\.com)$/i) || /(?<!-)-+ the header of the original message is following\. -+/i.test(mail.text)),
+    (fromDomain(mail, /(^|\.)(gmx\.[a-z.]+|web\.de|1und1\.de|1and1\.[a-z.]+|ionos\.[a-z.]+|kundenserver\.de|perfora\.net|mail\.com)$/i) || /(?<!-)-+ the header of the original message is following\. -+/i.test(mail.head)),
   start: /(failed:|following address(es|\(es\))? failed:?|to one or more of\s+its\s+recipients[^\n]*)\n/i,
   end: /^[ \t]*-+ ?the header of the original message is following|^[ \t]*-{3,}/im,
 });

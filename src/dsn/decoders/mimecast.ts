@@ -10,5 +10,5 @@ export const mimecast = textFormat({
   name: 'mimecast',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)mimecast(-offshore)?\.(com|co\.za)$/i) || headerMatches(mail, 'x-mc-unique', /./) || headerMatches(mail, 'x-mc-ndr', /./) || /community\.mimecast\.com|mimecast\.com\/docs/i.test(mail.text)),
+    (fromDomain(mail, /(^|\.)mimecast(-offshore)?\.(com|co\.za)$/i) || headerMatches(mail, 'x-mc-unique', /./) || headerMatches(mail, 'x-mc-ndr', /./) || /community\.mimecast\.com|mimecast\.com\/docs/i.test(mail.head)),
 });

@@ -13,8 +13,8 @@ export const office365 = textFormat({
   detect: (mail, context) =>
     bounceLike(mail, context) &&
     (fromDomain(mail, /(^|\.)(outlook\.com|hotmail\.[a-z.]+|live\.[a-z.]+|msn\.com|onmicrosoft\.com|protection\.outlook\.com|office365\.com)$/i) ||
-      /prod\.outlook\.com|protection\.outlook\.com|office ?365|exchange online|remote server returned '/i.test(mail.text) ||
-      (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && /couldn't be delivered|wasn't found at|diagnostic information for administrators/i.test(mail.text))),
+      /prod\.outlook\.com|protection\.outlook\.com|office ?365|exchange online|remote server returned '/i.test(mail.head) ||
+      (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && /couldn't be delivered|wasn't found at|diagnostic information for administrators/i.test(mail.head))),
   end: /^[ \t]*(original message headers|original message details)\s*:?/im,
   blocks: (text, exclude) => {
     const diag = /diagnostic information for administrators:?/i.exec(text);

@@ -9,7 +9,7 @@ import { bounceLike, textFormat } from './common.js';
 export const postfix = textFormat({
   name: 'postfix',
   detect: (mail, context) =>
-    (/this is the (mail system|postfix program) at host/i.test(mail.text) || mail.deliveryStatus.some((d) => /^x-postfix-(queue-id|sender):/im.test(d))) &&
+    (/this is the (mail system|postfix program) at host/i.test(mail.head) || mail.deliveryStatus.some((d) => /^x-postfix-(queue-id|sender):/im.test(d))) &&
     (bounceLike(mail, context) || fromDaemon(mail)),
   start: /^[ \t]*The (mail system|Postfix program)[ \t]*$/im,
   end: /^[ \t]*(?:-{3,}|(?:the )?original message|undelivered message)/im,
