@@ -10,7 +10,7 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   // The mailbox is full (before "user unknown": "mailbox for user X is full").
   [/\b(mailbox|inbox|mail ?box|mailfolder|mail folder|account|disk|storage|user)\b[^.\n]{0,40}?\b(is |was )?(full|over ?quota|over the quota|exceeded)\b|\bquota (exceeded|exceed|full)|\bover quota\b|\bexceeded (his|her|their|the|its) (storage|quota|mailbox)|insufficient (disk )?(space|storage)|\bmailbox size limit|\bmailbox (size )?exceeds\b|\bpostfach (ist )?voll|\bbo[iî]te (aux lettres )?(est )?pleine|\bcasella (di posta )?piena|\bbuz[oó]n (est[aá] )?lleno/i, '2.2'],
   // The mailbox exists but does not take mail.
-  [/\b(mailbox|account|address|user|recipient)\b[^.\n]{0,30}?\b(is |has been |was )?(disabled|suspended|inactive|deactivated|locked|frozen|closed|expired|on hold)\b|\binactive (user|account|mailbox|e-?mail address)/i, '2.1'],
+  [/\b(mailbox|account|address|user|recipient)\b[^.\n]{0,30}?\b(is |has been |was )?(disabled|suspended|inactive|deactivated|locked|frozen|closed|expired|on hold|temporarily limited|restricted)\b|\binactive (user|account|mailbox|e-?mail address)/i, '2.1'],
   // The address does not exist.
   [/\b(user|recipient|mailbox|address|account|addressee|local[- ]part)( name)? (is )?(unknown|not found|not known|invalid|not valid|does not exist|doesn't exist|not exist)\b/i, '1.1'],
   [/\b(user|recipient|mailbox|address|e-?mail account|account)\b[^.\n]{0,40}?\b(does not|doesn't|did not|do not) exist|\bno such (user|mailbox|recipient|account|address|local user|person)|\bunknown (user|recipient|mailbox|account|local[- ]part|address|alias)|\bunknown or illegal alias|\bno mailbox here by that name|\bnot listed in (the )?(domino directory|public name (&|and) address book)|\bresolver\.adr\.recip(ient)?notfound|\brecipient not found|\binvalid (recipient|mailbox|address|user)\b|\bnot a valid (mailbox|recipient|user|address)|\bdoesn'?t have an? [\w.-]{1,40} account|\bdestinataire inconnu|\badresse (e-?mail )?(inconnue|invalide)|\bunbekannt(er)? (empf[aä]nger|benutzer)|\bexistiert nicht|\butente (sconosciuto|inesistente)|\busuario (desconocido|inexistente)/i, '1.1'],
@@ -25,11 +25,11 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   // Too many recipients.
   [/\btoo many recipients/i, '5.3'],
   // Gave up after retrying.
-  [/\bretry time(out)? (exceeded|expired)|\b(message|delivery) (time )?expired|\bdelivery time expired|\btoo long in (the )?queue|\bbeen in the queue too long|\bnot going to try again|\bgiving up on/i, '4.7'],
+  [/\bretry time(out)? (exceeded|expired)|\b(message|delivery) (time )?expired|\bdelivery time expired|\btoo long in (the )?queue|\bbeen in the queue too long|\bnot going to try again|\bgiving up on|\bnot delivered within \d+ (days?|hours?)/i, '4.7'],
   // Routing loop.
   [/\b(mail|routing|message) loop|\btoo many hops|\bloop detected/i, '4.6'],
   // No connection to the destination.
-  [/\bconnection (timed out|refused|reset)|\b(could not|couldn't|unable to|wasn't able to|was not able to) (establish an smtp connection|connect)|\bno route to host|\bhost unreachable|\bno answer from host/i, '4.1'],
+  [/\bconnection (timed out|refused|reset)|\b(could not|couldn't|unable to|wasn't able to|was not able to) (establish an smtp connection|connect)|\bno route to host|\bhost unreachable|\bno answer from host|\b(remote )?host is not responding|\bno response from (the )?(remote )?(host|server)/i, '4.1'],
   [/\bunrouteable address|\bunable to route|\bno route (found|to)/i, '4.4'],
   // Congestion and rate limits.
   [/\btoo many (connections|messages|concurrent)|\brate limit|\bthrottl|\btry again later|\btemporarily (deferred|rejected|unavailable)|\bgreylist/i, '4.5'],
