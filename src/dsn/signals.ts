@@ -139,7 +139,8 @@ export const looksLikeAutoreply = memo((mail: MailView): boolean => {
 });
 
 export const looksLikeChallenge = memo((mail: MailView): boolean => {
-  if (CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (['x-boxtrapper', 'x-spamarrest-noauth', 'x-challenge', 'x-challenge-response', 'x-mailvalidator'].some((h) => mail.headers.has(h))) return true;
-  return !isDeliveryReport(mail) && CHALLENGE_TEXT.test(mail.text.slice(0, 8000));
+  // A bounce quoting a message that asks to click a link (a double opt-in) is still a bounce.
+  if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail) || mail.headers.has('x-failed-recipients')) return false;
+  return CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject)) || CHALLENGE_TEXT.test(mail.text.slice(0, 8000));
 });
