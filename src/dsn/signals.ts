@@ -9,8 +9,10 @@ import type { DecodeContext } from './types.js';
 
 const DAEMON_SENDERS = /^(mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|maildaemon|postmaster|mmdf|smtp-gateway|mail\.delivery\.system|mail-delivery-system|nobody|double-bounce|bounce|bounces|mdaemon|mailer|mail-router|smtp|mailadmin|ndr|noreply-ndr|microsoftexchange[0-9a-f]*|daemon|root|postoffice)@/i;
 
-// A reply or a forward quotes the subject it answers: "Re: Undeliverable" is a person writing.
+// A reply or a forward quotes the subject it answers: "Re: Undeliverable" is a person writing,
+// "Automatic reply: Undeliverable" an auto-reply.
 const REPLY_PREFIX = /^\s*(re|fw|fwd|aw|wg|tr|sv|vs|r|rif|antw|odp|ynt)\s*(\[\d+\])?\s*:/i;
+const AUTOREPLY_PREFIX = /^\s*(auto(matic|matische)?[ -]?(reply|response|answer|antwort)|autoreply|out of (the )?office|abwesenheit\w*|r[ée]ponse automatique|respuesta autom[aá]tica|risposta automatica|automatisch antwoord|autosvar|自動返信|自动回复)\s*:/i;
 
 export const FAILURE_SUBJECTS: readonly RegExp[] = [
   /undeliver(able|ed)/i,
@@ -108,7 +110,7 @@ export function fromDaemon(mail: MailView): boolean {
 }
 
 export function hasFailureSubject(mail: MailView): boolean {
-  return !REPLY_PREFIX.test(mail.subject) && FAILURE_SUBJECTS.some((re) => re.test(mail.subject));
+  return !REPLY_PREFIX.test(mail.subject) && !AUTOREPLY_PREFIX.test(mail.subject) && FAILURE_SUBJECTS.some((re) => re.test(mail.subject));
 }
 
 /** A reply or a forward written by a person (its subject starts with `Re:`, `Fwd:`...). */
@@ -131,10 +133,11 @@ export const looksLikeBounce = memo((mail: MailView, context: DecodeContext): bo
 
 export const looksLikeAutoreply = memo((mail: MailView): boolean => {
   const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase().trim() ?? '';
+  // A bounce is never an auto-reply, whatever the returned subject says ("Undeliverable: Out of
+  // office supplies"); DSNs carry Auto-Submitted too.
+  if (fromDaemon(mail) || hasFailureSubject(mail) || isDeliveryReport(mail) || mail.headers.has('x-failed-recipients')) return false;
   if (AUTOREPLY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   if (AUTOREPLY_HEADERS.some(([name, re]) => { const v = header(mail, name); return v !== undefined && re.test(v); })) return true;
-  if (fromDaemon(mail) || hasFailureSubject(mail) || isDeliveryReport(mail)) return false;
-  // DSNs carry Auto-Submitted too: it marks an auto-reply only without a failure marker.
   return (autoSubmitted !== '' && autoSubmitted !== 'no') || AUTOREPLY_TEXT.test(mail.text.slice(0, 2000));
 });
 
