@@ -67,16 +67,23 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
     const feedbackReports: string[] = [];
     const originalHeaders: string[] = [];
     const embedded: Buffer[] = [];
+    const attachedText: string[] = [];
     for (const att of parsed.attachments as Attachment[]) {
       const type = (att.contentType || '').toLowerCase();
-      if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
+      if (type === 'text/plain' && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
+      else if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
       else if (type === 'message/feedback-report') feedbackReports.push(decodeText(att.content, false));
       else if (ORIGINAL_TYPES.has(type)) {
         originalHeaders.push(headerSection(att.content));
         if (type === 'message/rfc822' || type === 'message/global') embedded.push(att.content);
       }
     }
-    const text = (parsed.text ?? '').slice(0, MAX_TEXT);
+    // A notification sent as a text attachment ("details.txt"), or a multipart whose boundary
+    // matches nothing: read what there is rather than an empty text.
+    let body = parsed.text ?? '';
+    if (!body.trim() && attachedText.length > 0) body = attachedText.join('\n');
+    if (!body.trim() && parsed.attachments.length === 0) body = bodyOf(raw);
+    const text = body.slice(0, MAX_TEXT);
     const problems = parsed.headerLines.length === 0 ? ['no header found: not an email message'] : [];
     return {
       headers,
@@ -140,6 +147,13 @@ function structured(value: unknown): { value: string; params: Record<string, str
 
 function decodeText(content: Buffer, utf8: boolean): string {
   return content.toString(utf8 ? 'utf8' : 'latin1').slice(0, MAX_TEXT);
+}
+
+/** The raw body of a message (after the first empty line), as latin1 text, capped. */
+function bodyOf(raw: Buffer): string {
+  const text = raw.subarray(0, MAX_TEXT * 2).toString('latin1');
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? text.slice(m.index + m[0].length) : '';
 }
 
 /** The header section of a message (everything before the first empty line). */

@@ -138,3 +138,14 @@ describe('the returned original', () => {
     expect(r.recipients.map((x) => [x.recipient, x.status])).to.deep.equal([['only@dest.example', '9.1.1']]);
   });
 });
+
+describe('damaged or unusual structure', () => {
+  it('reads a notification sent as a text attachment, and a multipart whose boundary matches nothing', async () => {
+    const attached = 'From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\nContent-Disposition: attachment; filename="details.txt"\n\n<hal@dest.example>: 550 5.1.1 user unknown\n--B--\n';
+    const unbounded = 'From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/mixed; boundary="WRONG"\n\n--B\nContent-Type: text/plain\n\n<ida@dest.example>: 552 5.2.2 mailbox full\n--B--\n';
+    const a = await parseMessage(Buffer.from(attached), { mailFrom: '' });
+    const b = await parseMessage(Buffer.from(unbounded), { mailFrom: '' });
+    expect(a.recipients.map((r) => [r.recipient, r.status])).to.deep.equal([['hal@dest.example', '5.1.1']]);
+    expect(b.recipients.map((r) => [r.recipient, r.status])).to.deep.equal([['ida@dest.example', '5.2.2']]);
+  });
+});
