@@ -40,10 +40,13 @@ export function typedValue(value: string | undefined): string | null {
   return v.length > 0 ? v : null;
 }
 
-/** An address from a typed field, without angle brackets, lowercased. */
+/**
+ * An address from a typed field, without angle brackets, lowercased: `rfc822; <a@x>`,
+ * `rfc822;a@x (comment)`, `rfc822; "Name" <a@x>` all give `a@x`.
+ */
 export function typedAddress(value: string | undefined): string | null {
   const v = typedValue(value);
   if (!v) return null;
-  const unbracketed = v.replace(/^<|>$/g, '').trim();
-  return unbracketed.includes('@') ? unbracketed.toLowerCase() : null;
+  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(v) ?? /([^\s<>"(),;]+@[^\s<>"(),;]+)/.exec(v);
+  return m ? m[1]!.replace(/\.$/, '').toLowerCase() : null;
 }

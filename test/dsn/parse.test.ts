@@ -149,3 +149,13 @@ describe('damaged or unusual structure', () => {
     expect(b.recipients.map((r) => [r.recipient, r.status])).to.deep.equal([['ida@dest.example', '5.2.2']]);
   });
 });
+
+describe('delivery-status fields', () => {
+  it('reads the address of a Final-Recipient written with brackets, a comment or a display name', async () => {
+    for (const written of ['rfc822; <a@x.example>', 'rfc822;a@x.example (mailbox)', 'rfc822; "Ann" <a@x.example>', 'RFC822; A@X.example']) {
+      const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: 'placeholder@x.example', status: '5.1.1' }] }).replace('Final-Recipient: rfc822; placeholder@x.example', `Final-Recipient: ${written}`).replace('Original-Recipient: rfc822;placeholder@x.example\r\n', '');
+      const r = await parseMessage(Buffer.from(raw));
+      expect(r.recipients[0]!.recipient, written).to.equal('a@x.example');
+    }
+  });
+});
