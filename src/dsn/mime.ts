@@ -28,6 +28,8 @@ export interface MailView {
   readonly embedded: readonly Buffer[];
   /** What went wrong while reading the MIME structure (the view is then best effort). */
   readonly problems: readonly string[];
+  /** Answers computed once per message by the decoders' shared questions (see signals.ts). */
+  readonly memo: Map<string, unknown>;
 }
 
 export interface MimeLimits {
@@ -99,6 +101,7 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
       originalHeaders,
       embedded,
       problems,
+      memo: new Map(),
     };
   } catch (err) {
     return crudeView(raw, `MIME parsing failed: ${(err as Error).message}`);
@@ -136,6 +139,7 @@ export function crudeView(raw: Buffer, problem: string): MailView {
     originalHeaders: [],
     embedded: [],
     problems: [problem],
+    memo: new Map(),
   };
 }
 

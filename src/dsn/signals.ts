@@ -42,7 +42,7 @@ export const DELAY_SUBJECTS: readonly RegExp[] = [
 const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
 
 /** A warning that delivery is still being tried (subject or wording), not a failure. */
-export const textSaysDelay = memo((mail: MailView): boolean => {
+export const textSaysDelay = memo('textSaysDelay', (mail: MailView): boolean => {
   if (DELAY_SUBJECTS.some((re) => re.test(mail.subject))) return true;
   return DELAY_TEXT.test(mail.text.slice(0, 4000)) && !/permanent(ly)? (error|fail)|has been given up|I've given up|given up on|giving up|gave up|failed permanently|could not be delivered to one or more|will not be retried|no further (delivery )?attempts|undeliverable/i.test(mail.text.slice(0, 4000));
 });
@@ -89,14 +89,11 @@ const AUTOREPLY_HEADERS: ReadonlyArray<readonly [string, RegExp]> = [
  * Every decoder of the chain asks the same questions of one message: the answers are computed
  * once per message (and envelope sender).
  */
-function memo<A extends unknown[]>(fn: (mail: MailView, ...args: A) => boolean, key: (...args: A) => string = () => ''): (mail: MailView, ...args: A) => boolean {
-  const cache = new WeakMap<MailView, Map<string, boolean>>();
+function memo<A extends unknown[]>(name: string, fn: (mail: MailView, ...args: A) => boolean, key: (...args: A) => string = () => ''): (mail: MailView, ...args: A) => boolean {
   return (mail, ...args) => {
-    let answers = cache.get(mail);
-    if (!answers) cache.set(mail, (answers = new Map()));
-    const k = key(...args);
-    let answer = answers.get(k);
-    if (answer === undefined) answers.set(k, (answer = fn(mail, ...args)));
+    const k = `${name}:${key(...args)}`;
+    let answer = mail.memo.get(k) as boolean | undefined;
+    if (answer === undefined) mail.memo.set(k, (answer = fn(mail, ...args)));
     return answer;
   };
 }
@@ -123,7 +120,7 @@ export function isDeliveryReport(mail: MailView): boolean {
 }
 
 /** A bounce by its envelope or headers (not by its content): the issue's "is a bounce". */
-export const looksLikeBounce = memo((mail: MailView, context: DecodeContext): boolean => {
+export const looksLikeBounce = memo('looksLikeBounce', (mail: MailView, context: DecodeContext): boolean => {
   if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail)) return true;
   if (mail.headers.has('x-failed-recipients')) return true;
   // The null sender alone: only when the text speaks of a failed delivery, and not of an absence.
@@ -131,7 +128,7 @@ export const looksLikeBounce = memo((mail: MailView, context: DecodeContext): bo
   return FAILURE_TEXT.test(mail.text.slice(0, 8000));
 }, (context) => context.mailFrom ?? '<unknown>');
 
-export const looksLikeAutoreply = memo((mail: MailView): boolean => {
+export const looksLikeAutoreply = memo('looksLikeAutoreply', (mail: MailView): boolean => {
   const autoSubmitted = header(mail, 'auto-submitted')?.toLowerCase().trim() ?? '';
   // A bounce is never an auto-reply, whatever the returned subject says ("Undeliverable: Out of
   // office supplies"); DSNs carry Auto-Submitted too.
@@ -141,7 +138,7 @@ export const looksLikeAutoreply = memo((mail: MailView): boolean => {
   return (autoSubmitted !== '' && autoSubmitted !== 'no') || AUTOREPLY_TEXT.test(mail.text.slice(0, 2000));
 });
 
-export const looksLikeChallenge = memo((mail: MailView): boolean => {
+export const looksLikeChallenge = memo('looksLikeChallenge', (mail: MailView): boolean => {
   if (['x-boxtrapper', 'x-spamarrest-noauth', 'x-challenge', 'x-challenge-response', 'x-mailvalidator'].some((h) => mail.headers.has(h))) return true;
   // A bounce quoting a message that asks to click a link (a double opt-in) is still a bounce.
   if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail) || mail.headers.has('x-failed-recipients')) return false;

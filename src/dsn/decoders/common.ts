@@ -122,18 +122,16 @@ export function fromDomain(mail: MailView, re: RegExp): boolean {
   return senderHosts(mail).some((h) => re.test(h));
 }
 
-const hostsOf = new WeakMap<MailView, string[]>();
-
 /** The From domain and the reporting MTAs of a message, read once per message. */
 function senderHosts(mail: MailView): string[] {
-  let hosts = hostsOf.get(mail);
+  let hosts = mail.memo.get('senderHosts') as string[] | undefined;
   if (!hosts) {
     hosts = mail.from ? [mail.from.slice(mail.from.indexOf('@') + 1)] : [];
     for (const d of mail.deliveryStatus) {
       const m = /^reporting-mta:[ \t]*(?:dns;)?[ \t]*(\S+)/im.exec(d);
       if (m) hosts.push(m[1]!.toLowerCase());
     }
-    hostsOf.set(mail, hosts);
+    mail.memo.set('senderHosts', hosts);
   }
   return hosts;
 }
