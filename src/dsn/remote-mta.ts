@@ -15,8 +15,10 @@ export function remoteMtaIn(text: string | null | undefined): string | null {
 }
 
 /** The distinct remote servers a whole report names (for a transcript shared by its recipients). */
+const REMOTE_MTA_ALL = new RegExp(REMOTE_MTA.source, 'gim');
+
 export function remoteMtasIn(text: string): string[] {
-  const re = new RegExp(REMOTE_MTA.source, 'gim');
+  const re = REMOTE_MTA_ALL;
   const found = new Set<string>();
   for (const m of text.slice(0, 32 * 1024).matchAll(re)) {
     found.add((m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] ?? m[6])!.toLowerCase());

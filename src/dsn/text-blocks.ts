@@ -53,39 +53,46 @@ export function section(text: string, start?: RegExp | null, end: RegExp | null 
  * `exclude` (the bounce's own addressee, its sender) never open a block. The same address
  * opening several blocks gets their texts joined.
  */
+const SINGLE_LINE = new Map<RegExp, RegExp>();
+
+/** The intro pattern without the g and m flags (one line at a time), made once per pattern. */
+function singleLine(intro: RegExp): RegExp {
+  let re = SINGLE_LINE.get(intro);
+  if (!re) SINGLE_LINE.set(intro, (re = /[gm]/.test(intro.flags) ? new RegExp(intro.source, intro.flags.replace(/[gm]/g, '')) : intro));
+  return re;
+}
+
 export function recipientBlocks(text: string, exclude: ReadonlySet<string>, intro: RegExp = DEFAULT_INTRO): RecipientBlock[] {
-  const re = new RegExp(intro.source, intro.flags.replace(/[gm]/g, ''));
+  const re = singleLine(intro);
   const lines = text.split(/\r\n|\r|\n/);
-  const opener = (line: string): string | null => {
-    const m = line.length <= 1000 ? re.exec(line) : null;
-    const address = m ? cleanAddress(m[1]!) : null;
-    return address && !exclude.has(address) ? address : null;
-  };
   // First pass: the recipients. Second: each line goes to the recipient it names (a transcript
   // line `<<< 550 <a@x>... User unknown` belongs to a@x wherever it is), else to the current one.
+  const openers = lines.map((line): string | null => {
+    if (line.length > 1000 || !line.includes('@')) return null;
+    const m = re.exec(line);
+    const address = m ? cleanAddress(m[1]!) : null;
+    return address && !exclude.has(address) ? address : null;
+  });
   const known: string[] = [];
-  for (const line of lines) {
-    const a = opener(line);
-    if (a && !known.includes(a) && known.length < 100) known.push(a);
-  }
+  for (const a of openers) if (a && !known.includes(a) && known.length < 100) known.push(a);
   const blocks = new Map<string, string[]>(known.map((a) => [a, []]));
   const sizes = new Map<string, number>();
   let current: string | null = null;
-  for (const line of lines) {
-    const a = opener(line);
+  lines.forEach((line, i) => {
+    const a = openers[i];
     if (a && blocks.has(a)) current = a;
     else if (known.length > 1 && line.includes('@')) {
       const lower = line.toLowerCase();
       const named = known.filter((k) => lower.includes(k));
       if (named.length === 1) current = named[0]!;
     }
-    if (current === null) continue;
+    if (current === null) return;
     const size = sizes.get(current) ?? 0;
     if (size < MAX_BLOCK) {
       blocks.get(current)!.push(line);
       sizes.set(current, size + line.length + 1);
     }
-  }
+  });
   return [...blocks.entries()].map(([recipient, ls]) => ({ recipient, text: ls.join('\n').trim() }));
 }
 

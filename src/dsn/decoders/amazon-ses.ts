@@ -1,4 +1,4 @@
-import { bounceLike, fromDomain, headerMatches, textFormat } from './common.js';
+import { bounceLike, fromDomain, headerMatches, mentions, textFormat } from './common.js';
 
 /**
  * Amazon SES: reports from MAILER-DAEMON@amazonses.com ("An error occurred while trying to
@@ -8,6 +8,6 @@ import { bounceLike, fromDomain, headerMatches, textFormat } from './common.js';
 export const amazonSes = textFormat({
   name: 'amazon-ses',
   detect: (mail, context) =>
-    bounceLike(mail, context) && (fromDomain(mail, /(^|\.)amazonses\.com$/i) || headerMatches(mail, 'x-ses-outgoing', /./) || /an error occurred while trying to deliver the mail to the following recipients/i.test(mail.head)),
+    bounceLike(mail, context) && (fromDomain(mail, /(^|\.)amazonses\.com$/i) || headerMatches(mail, 'x-ses-outgoing', /./) || mentions(mail, 'an error occurred while trying to deliver the mail to the following recipients')),
   start: /following recipients:?[^\n]*\n/i,
 });

@@ -107,6 +107,16 @@ export function mergeRecipients(dsn: DsnFields | null, blocks: readonly Recipien
   return [{ recipient: null, action, text: part }];
 }
 
+/**
+ * True when the start of the text contains one of the (lowercase) literal markers: a cheap test
+ * that decoders run before their patterns, on a lowercased copy made once per message.
+ */
+export function mentions(mail: MailView, ...needles: readonly string[]): boolean {
+  let lower = mail.memo.get('lowerHead') as string | undefined;
+  if (lower === undefined) mail.memo.set('lowerHead', (lower = mail.head.toLowerCase()));
+  return needles.some((n) => lower!.includes(n));
+}
+
 /** A bounce marker: the daemon sender, a failure subject, the null sender, a report. */
 export function bounceLike(mail: MailView, context: DecodeContext): boolean {
   return looksLikeBounce(mail, context);

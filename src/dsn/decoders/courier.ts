@@ -1,4 +1,4 @@
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * Courier: "This is a delivery status notification from X, running the Courier mail server";
@@ -6,6 +6,6 @@ import { bounceLike, textFormat } from './common.js';
  */
 export const courier = textFormat({
   name: 'courier',
-  detect: (mail, context) => /running the courier mail server|courier mail server at/i.test(mail.head) && bounceLike(mail, context),
+  detect: (mail, context) => mentions(mail, 'courier mail server') && bounceLike(mail, context),
   start: /^-{3,}\s*$/m,
 });

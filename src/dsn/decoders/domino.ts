@@ -1,4 +1,4 @@
-import { ADDRESS, bounceLike, cleanAddress, textFormat } from './common.js';
+import { ADDRESS, bounceLike, cleanAddress, mentions, textFormat } from './common.js';
 
 /**
  * IBM/HCL Domino (Lotus Notes): subject `DELIVERY FAILURE: <reason>` (or `DELIVERY_FAILURE`),
@@ -9,7 +9,7 @@ const ANY_ADDRESS = new RegExp(ADDRESS, 'g');
 
 export const domino = textFormat({
   name: 'domino',
-  detect: (mail, context) => (/^delivery[_ ](failure|report)\s*:/i.test(mail.subject) || /was not delivered to:[\s\S]{0,2000}?because:/i.test(mail.head)) && bounceLike(mail, context),
+  detect: (mail, context) => (/^delivery[_ ](failure|report)\s*:/i.test(mail.subject) || (mentions(mail, 'was not delivered to:') && /was not delivered to:[\s\S]{0,2000}?because:/i.test(mail.head))) && bounceLike(mail, context),
   end: null,
   blocks: (text, exclude, mail) => {
     const m = /was not delivered to:([\s\S]{0,4000}?)because:([\s\S]{0,4000})/i.exec(text);

@@ -1,4 +1,4 @@
-import { bounceLike, headerMatches, textFormat } from './common.js';
+import { bounceLike, headerMatches, mentions, textFormat } from './common.js';
 
 /**
  * Exchange 2000/2003: "Your message did not reach some or all of the intended recipients.",
@@ -9,6 +9,6 @@ export const exchange2003 = textFormat({
   name: 'exchange2003',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (/did not reach some or all of the intended recipients|following recipient\(s\) (could not be reached|cannot be reached)/i.test(mail.head) || headerMatches(mail, 'x-mimeole', /exchange v6/i)),
+    (mentions(mail, 'did not reach some or all of the intended recipients', 'following recipient(s) could not be reached', 'following recipient(s) cannot be reached') || headerMatches(mail, 'x-mimeole', /exchange v6/i)),
   start: /following recipient\(s\) (could not be reached|cannot be reached)[^\n]*\n/i,
 });

@@ -1,4 +1,4 @@
-import { bounceLike, recipientBlocks, textFormat } from './common.js';
+import { bounceLike, mentions, recipientBlocks, textFormat } from './common.js';
 
 /**
  * Exchange Server 2007 to 2019 on premises: "Delivery has failed to these recipients or
@@ -9,8 +9,9 @@ export const exchange2007 = textFormat({
   name: 'exchange2007',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (/delivery has failed to these recipients or (distribution lists|groups)|diagnostic information for administrators:[\s\S]{0,400}generating server:|#[45]\d\d [245]\.\d\.\d+ [^\n]{0,200}##/i.test(mail.head) ||
-      (mail.headers.has('x-ms-exchange-message-is-ndr') && /generating server:/i.test(mail.head))),
+    (mentions(mail, 'delivery has failed to these recipients or distribution lists', 'delivery has failed to these recipients or groups') ||
+      (mentions(mail, 'generating server:') && (mail.headers.has('x-ms-exchange-message-is-ndr') || /diagnostic information for administrators:[\s\S]{0,400}generating server:/i.test(mail.head))) ||
+      (mentions(mail, '##') && /#[45]\d\d [245]\.\d\.\d+ [^\n]{0,200}##/.test(mail.head))),
   end: /^[ \t]*original message headers\s*:?/im,
   blocks: (text, exclude) => {
     const diag = /diagnostic information for administrators:?/i.exec(text);

@@ -1,4 +1,4 @@
-import { ADDRESS, bounceLike, cleanAddress, fromDomain, textFormat, type RecipientBlock } from './common.js';
+import { ADDRESS, bounceLike, cleanAddress, fromDomain, mentions, type RecipientBlock, textFormat } from './common.js';
 
 /**
  * Gmail and Google Workspace: "** Address not found **", "Your message wasn't delivered to X
@@ -13,7 +13,7 @@ export const gmail = textFormat({
   name: 'gmail',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || /google tried to deliver your message|gmail will retry|\*\* (address not found|message not delivered|delivery incomplete|message blocked) \*\*|support\.google\.com\/mail/i.test(mail.head)),
+    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || mentions(mail, 'google tried to deliver your message', 'gmail will retry', '** address not found **', '** message not delivered **', '** delivery incomplete **', '** message blocked **', 'support.google.com/mail')),
   end: /^[ \t]*-+ ?(original message|forwarded message)|^[ \t]*-{5,}/im,
   blocks: (text, exclude) => {
     const found: string[] = [];

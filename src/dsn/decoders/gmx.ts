@@ -1,4 +1,4 @@
-import { bounceLike, fromDomain, textFormat } from './common.js';
+import { bounceLike, fromDomain, mentions, textFormat } from './common.js';
 
 /**
  * GMX, Web.de and 1&1 / IONOS: "This message was created automatically by mail delivery
@@ -10,7 +10,7 @@ export const gmx = textFormat({
   name: 'gmx',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(gmx\.[a-z.]+|web\.de|1und1\.de|1and1\.[a-z.]+|ionos\.[a-z.]+|kundenserver\.de|perfora\.net|mail\.com)$/i) || /(?<!-)-+ the header of the original message is following\. -+/i.test(mail.head)),
+    (fromDomain(mail, /(^|\.)(gmx\.[a-z.]+|web\.de|1und1\.de|1and1\.[a-z.]+|ionos\.[a-z.]+|kundenserver\.de|perfora\.net|mail\.com)$/i) || mentions(mail, 'the header of the original message is following')),
   start: /(failed:|following address(es|\(es\))? failed:?|to one or more of\s+its\s+recipients[^\n]*)\n/i,
   end: /^[ \t]*-+ ?the header of the original message is following|^[ \t]*-{3,}/im,
 });

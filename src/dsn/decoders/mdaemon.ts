@@ -1,4 +1,4 @@
-import { ADDRESS, bounceLike, headerMatches, textFormat } from './common.js';
+import { ADDRESS, bounceLike, headerMatches, mentions, textFormat } from './common.js';
 
 /**
  * MDaemon: "The attached message had PERMANENT fatal delivery errors!" and a session transcript
@@ -7,7 +7,7 @@ import { ADDRESS, bounceLike, headerMatches, textFormat } from './common.js';
 export const mdaemon = textFormat({
   name: 'mdaemon',
   detect: (mail, context) =>
-    (/the attached message had permanent fatal delivery errors|mdaemon|--- session transcript ---/i.test(mail.head) || headerMatches(mail, 'x-mdaemon-deliver-to', /./) || /^mdaemon@/i.test(mail.from ?? '')) && bounceLike(mail, context),
+    (mentions(mail, 'the attached message had permanent fatal delivery errors', 'mdaemon', '--- session transcript ---') || headerMatches(mail, 'x-mdaemon-deliver-to', /./) || /^mdaemon@/i.test(mail.from ?? '')) && bounceLike(mail, context),
   start: /---\s*session transcript\s*---[^\n]*\n/i,
   end: /---\s*end transcript\s*---/i,
   intro: new RegExp(String.raw`RCPT TO:[ \t]*<(${ADDRESS})>`, 'i'),

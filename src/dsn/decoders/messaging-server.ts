@@ -1,4 +1,4 @@
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * Oracle/Sun Java System Messaging Server and iPlanet (used by several ISPs, Verizon among them):
@@ -10,7 +10,7 @@ import { bounceLike, textFormat } from './common.js';
 export const messagingServer = textFormat({
   name: 'messaging-server',
   detect: (mail, context) =>
-    /this report relates to a message you sent with the following header fields|your message cannot be delivered to the following recipients|this message was undeliverable due to the following reason/i.test(mail.head) && bounceLike(mail, context),
+    mentions(mail, 'this report relates to a message you sent with the following header fields', 'your message cannot be delivered to the following recipients', 'this message was undeliverable due to the following reason') && bounceLike(mail, context),
   start: /(cannot be delivered to the following recipients:?|undeliverable due to the following reason:?|has been delayed[^\n]*recipients:?)[^\n]*\n/i,
   end: /^[ \t]*(-{3,}|original-envelope-id:|reporting-mta:|original message)/im,
 });

@@ -1,4 +1,4 @@
-import { bounceLike, fromDomain, headerMatches, textFormat } from './common.js';
+import { bounceLike, fromDomain, headerMatches, mentions, textFormat } from './common.js';
 
 /**
  * Mimecast gateways: their own non-delivery reports (`The message was not delivered to:` /
@@ -10,5 +10,5 @@ export const mimecast = textFormat({
   name: 'mimecast',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)mimecast(-offshore)?\.(com|co\.za)$/i) || headerMatches(mail, 'x-mc-unique', /./) || headerMatches(mail, 'x-mc-ndr', /./) || /community\.mimecast\.com|mimecast\.com\/docs/i.test(mail.head)),
+    (fromDomain(mail, /(^|\.)mimecast(-offshore)?\.(com|co\.za)$/i) || headerMatches(mail, 'x-mc-unique', /./) || headerMatches(mail, 'x-mc-ndr', /./) || mentions(mail, 'community.mimecast.com', 'mimecast.com/docs')),
 });

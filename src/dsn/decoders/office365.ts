@@ -1,4 +1,4 @@
-import { ADDRESS, bounceLike, cleanAddress, fromDomain, headerMatches, recipientBlocks, textFormat } from './common.js';
+import { ADDRESS, bounceLike, cleanAddress, fromDomain, headerMatches, mentions, recipientBlocks, textFormat } from './common.js';
 
 /**
  * Office 365 / Exchange Online / Outlook.com: "Your message to X couldn't be delivered.",
@@ -13,8 +13,8 @@ export const office365 = textFormat({
   detect: (mail, context) =>
     bounceLike(mail, context) &&
     (fromDomain(mail, /(^|\.)(outlook\.com|hotmail\.[a-z.]+|live\.[a-z.]+|msn\.com|onmicrosoft\.com|protection\.outlook\.com|office365\.com)$/i) ||
-      /prod\.outlook\.com|protection\.outlook\.com|office ?365|exchange online|remote server returned '/i.test(mail.head) ||
-      (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && /couldn't be delivered|wasn't found at|diagnostic information for administrators/i.test(mail.head))),
+      mentions(mail, 'prod.outlook.com', 'protection.outlook.com', 'office 365', 'office365', 'exchange online', "remote server returned '") ||
+      (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && mentions(mail, "couldn't be delivered", "wasn't found at", 'diagnostic information for administrators'))),
   end: /^[ \t]*(original message headers|original message details)\s*:?/im,
   blocks: (text, exclude) => {
     const diag = /diagnostic information for administrators:?/i.exec(text);

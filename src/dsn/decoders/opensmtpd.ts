@@ -1,4 +1,4 @@
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * OpenSMTPD: "This is the MAILER-DAEMON, please DO NOT REPLY to this email." then
@@ -8,7 +8,7 @@ import { bounceLike, textFormat } from './common.js';
 export const opensmtpd = textFormat({
   name: 'opensmtpd',
   detect: (mail, context) =>
-    (/this is the mailer-daemon, please do not reply to this e-?mail/i.test(mail.head) || /^delivery status notification: (error|warning|delay)/i.test(mail.subject)) && bounceLike(mail, context),
+    (mentions(mail, 'this is the mailer-daemon, please do not reply to this') || /^delivery status notification: (error|warning|delay)/i.test(mail.subject)) && bounceLike(mail, context),
   start: /following list of recipients:[^\n]*\n|the following recipients?:[^\n]*\n/i,
   end: /^[ \t]*below is a copy of the original message/im,
 });

@@ -1,5 +1,5 @@
 import { fromDaemon } from '../signals.js';
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * Postfix: "This is the mail system at host X." (2.3 and later, with an RFC 3464 part) and the
@@ -9,7 +9,7 @@ import { bounceLike, textFormat } from './common.js';
 export const postfix = textFormat({
   name: 'postfix',
   detect: (mail, context) =>
-    (/this is the (mail system|postfix program) at host/i.test(mail.head) || mail.deliveryStatus.some((d) => /^x-postfix-(queue-id|sender):/im.test(d))) &&
+    (mentions(mail, 'this is the mail system at host', 'this is the postfix program at host') || mail.deliveryStatus.some((d) => /^x-postfix-(queue-id|sender):/im.test(d))) &&
     (bounceLike(mail, context) || fromDaemon(mail)),
   start: /^[ \t]*The (mail system|Postfix program)[ \t]*$/im,
   end: /^[ \t]*(?:-{3,}|(?:the )?original message|undelivered message)/im,

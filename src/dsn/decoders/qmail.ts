@@ -1,4 +1,4 @@
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * qmail (and netqmail, vpopmail): "Hi. This is the qmail-send program at X." then one block per
@@ -8,7 +8,7 @@ import { bounceLike, textFormat } from './common.js';
 export const qmail = textFormat({
   name: 'qmail',
   detect: (mail, context) =>
-    /this is the qmail-send program|i'm afraid i wasn't able to deliver your message to the following addresses|qmail-remote|vpopmail \(#\d\.\d\.\d\)/i.test(mail.head) && bounceLike(mail, context),
+    mentions(mail, 'this is the qmail-send program', "i'm afraid i wasn't able to deliver your message to the following addresses", 'qmail-remote', 'vpopmail (#') && bounceLike(mail, context),
   start: /(to the following addresses\.|this is a permanent error; i've given up\.[^\n]*|i'm not going to try again[^\n]*)\n/i,
   end: /^[ \t]*-{2,}[ \t]*below this line is a copy of the message/im,
 });

@@ -1,4 +1,4 @@
-import { bounceLike, textFormat } from './common.js';
+import { bounceLike, mentions, textFormat } from './common.js';
 
 /**
  * Sendmail: "----- The following addresses had permanent fatal errors -----" with
@@ -9,7 +9,7 @@ import { bounceLike, textFormat } from './common.js';
 export const sendmail = textFormat({
   name: 'sendmail',
   detect: (mail, context) =>
-    /(?<!-)-+ ?the following addresses had (permanent fatal|transient non-fatal) errors|(?<!-)-+ ?transcript of session follows|the original message was received at .{0,120}\bfrom\b/is.test(mail.head) && bounceLike(mail, context),
+    (mentions(mail, 'the following addresses had permanent fatal errors', 'the following addresses had transient non-fatal errors', 'transcript of session follows') || (mentions(mail, 'the original message was received at') && /the original message was received at .{0,120}\bfrom\b/is.test(mail.head))) && bounceLike(mail, context),
   start: /(?<!-)-+ ?the following addresses had (permanent fatal|transient non-fatal) errors|(?<!-)-+ ?transcript of session follows/i,
   end: /^[ \t]*-+ ?(original message follows|message header follows|original message|undelivered message follows)/im,
 });

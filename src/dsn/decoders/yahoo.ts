@@ -1,4 +1,4 @@
-import { bounceLike, fromDomain, textFormat } from './common.js';
+import { bounceLike, fromDomain, mentions, textFormat } from './common.js';
 
 /**
  * Yahoo Mail: "Sorry, we were unable to deliver your message to the following address." then
@@ -10,7 +10,7 @@ export const yahoo = textFormat({
   name: 'yahoo',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(yahoo\.[a-z.]+|yahoodns\.net|ymail\.com|rocketmail\.com|yahoo-inc\.com)$/i) || /sorry, we were unable to deliver your message to the following address|\.mail\.[a-z0-9]+\.yahoo\.com/i.test(mail.head)),
+    (fromDomain(mail, /(^|\.)(yahoo\.[a-z.]+|yahoodns\.net|ymail\.com|rocketmail\.com|yahoo-inc\.com)$/i) || mentions(mail, 'sorry, we were unable to deliver your message to the following address') || (mentions(mail, 'yahoo.com') && /\.mail\.[a-z0-9]+\.yahoo\.com/i.test(mail.head))),
   start: /unable to deliver your message to the following address(es)?\.?[^\n]*\n/i,
   end: /^[ \t]*-+ ?below this line is a copy of the message/im,
 });
