@@ -2,10 +2,22 @@ import type { AddressInfo } from 'node:net';
 import { redactUrl, type Config } from './config.js';
 import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ParseOptions } from './dsn/parse.js';
+import { ContactService } from './services/contacts.js';
+import { Importer } from './services/importer.js';
 import { Ingestor } from './services/ingest.js';
+import { SendPipeline } from './services/pipeline.js';
+import { Replayer } from './services/replay.js';
+import { ReportService } from './services/reports.js';
+import { RawRetention } from './services/retention.js';
+import { SuppressionService } from './services/suppression.js';
 import { createSmtpListener, type SmtpListener } from './smtp/server.js';
 import { migrate, openDatabase, type Database } from './storage/db.js';
+import { knexContactStore, knexSuppressionStore } from './storage/knex-contacts.js';
+import { knexMessageStore } from './storage/knex-messages.js';
+import { knexReportStore } from './storage/knex-reports.js';
 import { unitOfWork } from './storage/knex-repositories.js';
+import { knexSendStore } from './storage/knex-sends.js';
 import type { UnitOfWork } from './storage/repositories.js';
 
 /**
@@ -19,6 +31,16 @@ export interface App {
   readonly uow: UnitOfWork;
   readonly verp: VerpSettings;
   readonly ingestor: Ingestor;
+  /** Campaign, automation and domain reports (plain data). */
+  readonly reports: ReportService;
+  /** Contact look-up and the operator's unbounce. */
+  readonly contacts: ContactService;
+  readonly suppressions: SuppressionService;
+  /** What the send pipeline does: return paths, sends, deliveries, registrations. */
+  readonly pipeline: SendPipeline;
+  readonly replayer: Replayer;
+  readonly retention: RawRetention;
+  readonly importer: Importer;
   close(): Promise<void>;
 }
 
@@ -26,6 +48,8 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** Run pending migrations at start (default true). */
   readonly migrate?: boolean;
+  /** Parser options for ingest, import and replay (the built-in decoder chain by default). */
+  readonly parse?: Omit<ParseOptions, 'mailFrom'>;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -46,7 +70,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   logger.log('info', 'DB_OPEN', 'database ready', { url: redactUrl(config.database.url), dialect: db.dialect });
   const uow = unitOfWork(db);
   const verp: VerpSettings = config.verp;
-  const ingestor = new Ingestor({ uow, verp, softThreshold: config.rules.softThreshold, logger });
+  const softThreshold = config.rules.softThreshold;
+  const ingestor = new Ingestor({ uow, verp, softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, ...(options.parse ? { parse: options.parse } : {}) });
+  const suppressions = new SuppressionService(knexSuppressionStore(db));
+  const messages = knexMessageStore(db);
+  const retention = new RawRetention(messages, config.storage, logger);
   return {
     config,
     logger,
@@ -54,7 +82,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     uow,
     verp,
     ingestor,
+    reports: new ReportService(knexReportStore(db)),
+    contacts: new ContactService({ uow, contacts: knexContactStore(db), suppressions: knexSuppressionStore(db), softThreshold, logger }),
+    suppressions,
+    pipeline: new SendPipeline({ verp, uow, sends: knexSendStore(db), suppressions, softThreshold, logger }),
+    replayer: new Replayer({ messages, verp, softThreshold, logger, ...(options.parse ? { parse: options.parse } : {}) }),
+    retention,
+    importer: new Importer({ ingestor, verp, maxMessageBytes: config.smtp.maxMessageBytes, maxRecipients: config.smtp.maxRecipients, logger }),
     async close() {
+      await retention.stop();
       await ingestor.drain();
       await db.close();
     },
@@ -72,6 +108,7 @@ export interface RunningServer {
 export async function startServer(app: App): Promise<RunningServer> {
   const smtp = createSmtpListener(app.config.smtp, app.verp, app.ingestor, app.logger);
   const address = await smtp.listen();
+  app.retention.start();
   let stopping: Promise<void> | null = null;
   return {
     app,

@@ -64,6 +64,17 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    storage: z
+      .object({
+        // Raw bytes kept per message; a larger message keeps its first rawMaxBytes bytes.
+        rawMaxBytes: z.number().int().min(4096).default(1024 * 1024),
+        // Raw bytes older than this are set to NULL (0 keeps them forever).
+        rawRetentionDays: z.number().int().min(0).default(180),
+        // How often `serve` prunes (0: never automatically; `rebond prune` still works).
+        pruneIntervalMinutes: z.number().int().min(0).default(60),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -118,6 +129,9 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_STATEMENT_TIMEOUT_MS', 'database.statementTimeoutMs', int],
   ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
+  ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
+  ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
+  ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],
   ['REBOND_LOG_LEVEL', 'log.level', text],
   ['REBOND_LOG_FORMAT', 'log.format', text],
 ];

@@ -32,3 +32,24 @@ export class CliError extends Error {
 export function out(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
+
+/**
+ * Runs an operator command against the database: opens the app (applying pending migrations),
+ * runs `work`, and closes it. Info logs are left out (a command prints its own result).
+ */
+export async function withApp<T>(command: Command, work: (app: import('../app.js').App) => Promise<T>): Promise<T> {
+  const config = configFrom(command);
+  const [{ createApp }, { createLogger }] = await Promise.all([import('../app.js'), import('../logger.js')]);
+  const logger = createLogger({ level: config.log.level === 'debug' ? 'debug' : 'warn', format: config.log.format });
+  const app = await createApp(config, { logger });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** True when progress bars may be drawn: standard error is a terminal. */
+export function interactive(): boolean {
+  return process.stderr.isTTY === true;
+}

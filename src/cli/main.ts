@@ -1,7 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './context.js';
+import { register as registerContact } from './commands/contact.js';
+import { register as registerImport } from './commands/import.js';
 import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerReport } from './commands/report.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerSuppression } from './commands/suppression.js';
 import { register as registerVerp } from './commands/verp.js';
 
 /** The `rebond` command line. Each command lives in its own module under commands/. */
@@ -12,7 +18,7 @@ export function buildProgram(): Command {
     .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerServe, registerVerp, registerMigrate]) register(program);
+  for (const register of [registerServe, registerVerp, registerMigrate, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune]) register(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { applySignal, type ContactEventName, type ContactState, type Signal } from '../domain/contact-rules.js';
 import type { VerpSettings } from '../domain/verp.js';
-import { parseMessage } from '../dsn/parse.js';
+import { parseMessage, type ParseOptions } from '../dsn/parse.js';
 import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
 import type { Logger } from '../logger.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
@@ -63,7 +63,7 @@ export class TemporaryFailure extends Error {
 }
 
 const CRLF = Buffer.from('\r\n');
-const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
+export const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
 
 /**
  * The identity of a message for deduplication: SHA-256 of its bytes with line endings
@@ -80,8 +80,8 @@ export function fingerprint(raw: Buffer): string {
   return hash.digest('hex');
 }
 
-export async function prepare(input: IngestInput, verp: VerpSettings): Promise<Prepared> {
-  const report = await parseMessage(input.raw, { mailFrom: input.mailFrom });
+export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omit<ParseOptions, 'mailFrom'> = {}): Promise<Prepared> {
+  const report = await parseMessage(input.raw, { ...parse, mailFrom: input.mailFrom });
   return {
     input,
     fingerprint: fingerprint(input.raw),
@@ -91,13 +91,13 @@ export async function prepare(input: IngestInput, verp: VerpSettings): Promise<P
   };
 }
 
-function messageStatus(p: Prepared): MessageStatus {
+export function messageStatus(p: Prepared): MessageStatus {
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
   if (COUNTABLE.has(p.report.kind) && p.targets.length === 0) return 'unattributed';
   return 'processed';
 }
 
-function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
+export function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
   switch (kind) {
     case 'bounce':
       return { kind: 'bounce', type: report?.type ?? 'hard', campaignId };
@@ -112,9 +112,15 @@ function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId:
   }
 }
 
-/** The transaction body: store the message, its records and the contact changes. */
-export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number): Promise<IngestResult> {
+/**
+ * The transaction body: store the message, its records and the contact changes. The raw bytes
+ * kept are the first `rawMaxBytes` of the message. Suppressions and audit events carry the time
+ * they were made (for an imported message, later than its date), so that an export `--since`
+ * the last one never misses them.
+ */
+export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY): Promise<IngestResult> {
   const { report, receivedAt } = p;
+  const now = new Date().toISOString();
   let status = messageStatus(p);
   const first = p.targets[0];
   const messageId = await repos.messages.insertIfNew({
@@ -126,7 +132,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     remoteAddress: p.input.remoteAddress ?? null,
     helo: p.input.helo ?? null,
     size: p.input.raw.length,
-    raw: p.input.raw,
+    raw: p.input.raw.length > rawMaxBytes ? p.input.raw.subarray(0, rawMaxBytes) : p.input.raw,
     kind: report.kind,
     format: report.format,
     status,
@@ -196,9 +202,9 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
       bounceId: becameBounced ? bounceId : contact.bounceId,
       updatedAt: receivedAt,
     });
-    if (outcome.suppress) await repos.suppressions.add(contact.id, contact.email, outcome.suppress, bounceId, receivedAt);
+    if (outcome.suppress) await repos.suppressions.add(contact.id, contact.email, outcome.suppress, bounceId, now);
     for (const e of outcome.events) {
-      await repos.events.insert({ contactId: contact.id, at: receivedAt, event: e.event, fromState: e.fromState, toState: e.toState, actor: 'rebond', detail: e.detail, bounceId });
+      await repos.events.insert({ contactId: contact.id, at: now, event: e.event, fromState: e.fromState, toState: e.toState, actor: 'rebond', detail: e.detail, bounceId });
       changes.push({ contactId: contact.id, email: contact.email, campaignId: target.campaignId, event: e.event, fromState: e.fromState, toState: e.toState, detail: e.detail });
     }
   }
@@ -214,7 +220,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
  * created when the report's recipient hashes to the key. Null when the token's contact is
  * unknown here and the report does not name it.
  */
-async function resolveContact(repos: Repositories, target: Target, at: string): Promise<ContactRecord | null> {
+export async function resolveContact(repos: Repositories, target: Target, at: string): Promise<ContactRecord | null> {
   const byKey = await repos.contacts.lockByKey(target.contactKey);
   if (target.email) {
     const exact = byKey.find((c) => c.email === target.email);
@@ -230,6 +236,10 @@ export interface IngestorOptions {
   readonly softThreshold: number;
   readonly logger: Logger;
   readonly maxBatch?: number;
+  /** Raw bytes kept per message (`storage.rawMaxBytes`); all of them by default. */
+  readonly rawMaxBytes?: number;
+  /** The parser's decoder chain (the built-in one by default). */
+  readonly parse?: Omit<ParseOptions, 'mailFrom'>;
 }
 
 /** The ingest service: prepares, commits through the group committer, logs what changed. */
@@ -241,12 +251,24 @@ export class Ingestor {
 
   constructor(private readonly options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), options.maxBatch ?? 64);
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold, options.rawMaxBytes), options.maxBatch ?? 64);
   }
 
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
   async ingest(input: IngestInput): Promise<IngestResult> {
-    const prepared = await prepare(input, this.options.verp);
+    return this.commit(await this.prepare(input));
+  }
+
+  /** Parses and identifies a message: everything that needs no database. */
+  prepare(input: IngestInput): Promise<Prepared> {
+    return prepare(input, this.options.verp, this.options.parse);
+  }
+
+  /**
+   * Stores and applies a prepared message. Messages committed without waiting for each other
+   * are applied in the order of the calls (and grouped into shared transactions).
+   */
+  async commit(prepared: Prepared): Promise<IngestResult> {
     let result: IngestResult;
     try {
       result = await this.committer.submit(prepared);

@@ -129,7 +129,7 @@ export function describeEachDatabase(title: string, body: (slot: DatabaseSlot) =
 
 /** Empties every table (children first), keeping the schema. */
 export async function resetDatabase(knex: import('knex').Knex): Promise<void> {
-  for (const table of ['contact_events', 'suppressions', 'bounces', 'messages', 'sends', 'contacts', 'campaigns', 'automations']) {
+  for (const table of ['contact_events', 'suppressions', 'replaced_bounces', 'bounces', 'messages', 'sends', 'contacts', 'campaigns', 'automations']) {
     await knex(table).delete();
   }
 }
