@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -99,6 +99,11 @@ describeEachDatabase('suppression list', (slot) => {
     expect(down.status, down.stderr).to.equal(3);
     expect(down.stderr).to.contain('cannot read the suppression list');
     expect(runCli(['suppression', 'check', 'hard@example.org'], { ...env(), REBOND_VERP_SECRET: 'short' }).status).to.equal(2);
+    const mistyped = join(tmpdir(), `rebond-missing-${process.pid}`, 'typo.sqlite');
+    const none = runCli(['suppression', 'check', 'hard@example.org'], { ...env(), REBOND_DATABASE_URL: `sqlite:${mistyped}` });
+    expect(none.status, none.stderr).to.equal(3);
+    expect(none.stderr).to.contain(`no database at ${mistyped}`);
+    expect(existsSync(mistyped)).to.equal(false);
   });
 
   it('exports the list as CSV and JSON lines that parse back to the table', () => {

@@ -12,28 +12,25 @@ import { EMPTY_FIGURES, type AutomationInfo, type BouncedContact, type BounceSor
 
 const CHUNK = 500;
 
-/** One row per (campaign, contact) signal: a recorded send, or a record of some kind. */
-function signalsSql(sendFilter: string, bounceFilter: string): string {
+/**
+ * One row per (campaign, contact) with records, from `bounces` alone (small next to `sends`):
+ * which kinds of record the contact has on the campaign, and whether it also has a recorded
+ * send (`has_send`). The contacts sent to a campaign are then its recorded sends plus its rows
+ * without one, so the large `sends` table is only counted, never grouped.
+ */
+function recordsPerContactSql(bounceFilter: string, sendJoin = ''): string {
   return `
-    SELECT campaign_id, contact_id, 1 AS sent, 0 AS bounced, 0 AS hard, 0 AS delayed, 0 AS complained, 0 AS delivered
-    FROM sends WHERE ${sendFilter}
-    UNION ALL
-    SELECT campaign_id, contact_id, 0,
-      CASE WHEN kind = 'bounce' THEN 1 ELSE 0 END,
-      CASE WHEN kind = 'bounce' AND type = 'hard' THEN 1 ELSE 0 END,
-      CASE WHEN kind = 'delay' THEN 1 ELSE 0 END,
-      CASE WHEN kind = 'complaint' THEN 1 ELSE 0 END,
-      CASE WHEN kind = 'delivery' THEN 1 ELSE 0 END
-    FROM bounces WHERE contact_id IS NOT NULL AND campaign_id IS NOT NULL AND ${bounceFilter}`;
-}
-
-/** Collapses signals to one row per (campaign, contact). */
-function perContactSql(signals: string): string {
-  return `
-    SELECT campaign_id, contact_id, MAX(sent) AS sent, MAX(bounced) AS bounced, MAX(hard) AS hard,
-      MAX(delayed) AS delayed, MAX(complained) AS complained, MAX(delivered) AS delivered
-    FROM (${signals}) signals
-    GROUP BY campaign_id, contact_id`;
+    SELECT b.campaign_id, b.contact_id,
+      MAX(CASE WHEN b.kind = 'bounce' THEN 1 ELSE 0 END) AS bounced,
+      MAX(CASE WHEN b.kind = 'bounce' AND b.type = 'hard' THEN 1 ELSE 0 END) AS hard,
+      MAX(CASE WHEN b.kind = 'delay' THEN 1 ELSE 0 END) AS delayed,
+      MAX(CASE WHEN b.kind = 'complaint' THEN 1 ELSE 0 END) AS complained,
+      MAX(CASE WHEN b.kind = 'delivery' THEN 1 ELSE 0 END) AS delivered,
+      MAX(CASE WHEN s.contact_id IS NULL THEN 0 ELSE 1 END) AS has_send
+    FROM bounces b
+    LEFT JOIN sends s ON s.campaign_id = b.campaign_id AND s.contact_id = b.contact_id${sendJoin}
+    WHERE b.contact_id IS NOT NULL AND b.campaign_id IS NOT NULL AND ${bounceFilter}
+    GROUP BY b.campaign_id, b.contact_id`;
 }
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
@@ -83,13 +80,14 @@ export function knexReportStore(db: Database): ReportStore {
       for (const id of ids) out.set(id, EMPTY_FIGURES);
       for (const part of chunks(ids)) {
         const ph = placeholders(part.length);
-        const [contacts, records] = await Promise.all([
+        const [sends, contacts, records] = await Promise.all([
+          raw(`SELECT campaign_id, COUNT(*) AS n FROM sends WHERE campaign_id IN (${ph}) GROUP BY campaign_id`, part),
           raw(
-            `SELECT campaign_id, COUNT(*) AS sent_to, SUM(sent) AS recorded_sends, SUM(bounced) AS bounced, SUM(hard) AS hard,
+            `SELECT campaign_id, SUM(1 - has_send) AS without_send, SUM(bounced) AS bounced, SUM(hard) AS hard,
                SUM(delayed) AS delayed, SUM(complained) AS complained, SUM(delivered) AS delivered
-             FROM (${perContactSql(signalsSql(`campaign_id IN (${ph})`, `campaign_id IN (${ph})`))}) per_contact
+             FROM (${recordsPerContactSql(`b.campaign_id IN (${ph})`)}) per_contact
              GROUP BY campaign_id`,
-            [...part, ...part],
+            part,
           ),
           raw(
             `SELECT campaign_id, SUM(CASE WHEN kind = 'bounce' THEN 1 ELSE 0 END) AS bounce_records,
@@ -98,14 +96,19 @@ export function knexReportStore(db: Database): ReportStore {
             part,
           ),
         ]);
+        for (const r of sends) {
+          const id = String(r['campaign_id']);
+          const n = num(r['n']);
+          out.set(id, { ...out.get(id)!, recordedSends: n, sentTo: n });
+        }
         for (const r of contacts) {
           const id = String(r['campaign_id']);
           const bounced = num(r['bounced']);
           const hard = num(r['hard']);
+          const f = out.get(id)!;
           out.set(id, {
-            ...out.get(id)!,
-            sentTo: num(r['sent_to']),
-            recordedSends: num(r['recorded_sends']),
+            ...f,
+            sentTo: f.recordedSends + num(r['without_send']),
             bounced,
             hard,
             soft: bounced - hard,
@@ -198,17 +201,25 @@ export function knexReportStore(db: Database): ReportStore {
     async domains(query: DomainQuery, page): Promise<Rows<DomainFigures>> {
       const since = query.since ?? null;
       const minSent = Math.max(0, Math.floor(query.minSent ?? 0));
-      const sendFilter = since ? 'sent_at >= ?' : '1 = 1';
-      const bounceFilter = since ? 'received_at >= ?' : '1 = 1';
-      const sinceBindings = since ? [since, since] : [];
       const domain = domainOf('c.email');
+      // Contacts sent to per domain: recorded sends, plus (campaign, contact) rows with records
+      // and no recorded send; the rest of the figures come from the records.
       const grouped = `
-        SELECT ${domain} AS domain, COUNT(*) AS sent_to, SUM(pc.bounced) AS bounced, SUM(pc.hard) AS hard,
-          SUM(pc.delayed) AS delayed, SUM(pc.complained) AS complained
-        FROM (${perContactSql(signalsSql(sendFilter, bounceFilter))}) pc
-        JOIN contacts c ON c.id = pc.contact_id
-        GROUP BY ${domain}
-        HAVING COUNT(*) >= ?`;
+        SELECT domain, SUM(sent_to) AS sent_to, SUM(bounced) AS bounced, SUM(hard) AS hard, SUM(delayed) AS delayed, SUM(complained) AS complained
+        FROM (
+          SELECT ${domain} AS domain, COUNT(*) AS sent_to, 0 AS bounced, 0 AS hard, 0 AS delayed, 0 AS complained
+          FROM sends s JOIN contacts c ON c.id = s.contact_id
+          WHERE ${since ? 's.sent_at >= ?' : '1 = 1'}
+          GROUP BY ${domain}
+          UNION ALL
+          SELECT ${domain} AS domain, SUM(1 - pc.has_send), SUM(pc.bounced), SUM(pc.hard), SUM(pc.delayed), SUM(pc.complained)
+          FROM (${recordsPerContactSql(since ? 'b.received_at >= ?' : '1 = 1', since ? ' AND s.sent_at >= ?' : '')}) pc
+          JOIN contacts c ON c.id = pc.contact_id
+          GROUP BY ${domain}
+        ) parts
+        GROUP BY domain
+        HAVING SUM(sent_to) >= ?`;
+      const sinceBindings = since ? [since, since, since] : [];
       const order: Record<NonNullable<DomainQuery['sort']>, string> = {
         bounced: 'bounced DESC, sent_to DESC, domain ASC',
         rate: 'CAST(bounced AS REAL) / sent_to DESC, bounced DESC, domain ASC',

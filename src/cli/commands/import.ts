@@ -38,6 +38,6 @@ export function register(program: Command): void {
         );
         for (const p of summary.problems) out(`problem: ${p.source}: ${p.error}`);
         if (summary.aborted) out(`stopped: ${summary.aborted}`);
-      });
+      }, { create: true });
     });
 }
