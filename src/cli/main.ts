@@ -29,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    // The reader of our output went away (`rebond suppression export | head`): stop quietly.
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return typeof process.exitCode === 'number' ? process.exitCode : 0;
     if (err instanceof CliError) {
       process.stderr.write(`rebond: ${err.message}\n`);
       return err.exitCode;

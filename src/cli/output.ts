@@ -72,8 +72,8 @@ export function table(head: readonly string[], rows: ReadonlyArray<readonly Cell
 }
 
 /** A two-column table of labels and values (a summary box). */
-export function box(pairs: ReadonlyArray<readonly [string, Cell]>): string {
-  const t = Table({ style: plain, colAligns: ['left', 'right'] });
+export function box(pairs: ReadonlyArray<readonly [string, Cell]>, valueAlign: 'left' | 'right' = 'right'): string {
+  const t = Table({ style: plain, colAligns: ['left', valueAlign] });
   for (const [k, v] of pairs) t.push([k, cell(v)]);
   return t.toString();
 }

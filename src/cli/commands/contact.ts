@@ -29,7 +29,7 @@ export function register(program: Command): void {
             ['complained', c.complained ? 'yes' : 'no'],
             ['campaigns sent', view.sends],
             ['known since', shortDate(c.createdAt)],
-          ]),
+          ], 'left'),
         );
         if (view.suppressions.length > 0) {
           out();

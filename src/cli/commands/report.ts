@@ -72,7 +72,13 @@ async function campaignReport(reports: ReportService, id: string, opts: ListOpti
   out();
   out(`Bounced contacts: ${bounces.total}${bounces.items.length < bounces.total ? ` (showing ${bounces.items.length})` : ''}`);
   if (bounces.items.length > 0) {
-    out(table(['date (UTC)', 'contact', 'code', 'type', 'description', 'bounces', 'state'], bounces.items.map((b) => [shortDate(b.date), b.email, b.code, b.type, b.description, b.bounces, b.state])));
+    out(
+      table(
+        ['date (UTC)', 'contact', 'code', 'type', 'description', 'bounces', 'state'],
+        bounces.items.map((b) => [shortDate(b.date), b.email, b.code, b.type, b.description, b.bounces, b.state]),
+        { align: ['left', 'left', 'left', 'left', 'left', 'right', 'left'] },
+      ),
+    );
   }
 }
 
