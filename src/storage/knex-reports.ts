@@ -207,9 +207,9 @@ export function knexReportStore(db: Database): ReportStore {
       const grouped = `
         SELECT domain, SUM(sent_to) AS sent_to, SUM(bounced) AS bounced, SUM(hard) AS hard, SUM(delayed) AS delayed, SUM(complained) AS complained
         FROM (
-          SELECT ${domain} AS domain, COUNT(*) AS sent_to, 0 AS bounced, 0 AS hard, 0 AS delayed, 0 AS complained
-          FROM sends s JOIN contacts c ON c.id = s.contact_id
-          WHERE ${since ? 's.sent_at >= ?' : '1 = 1'}
+          SELECT ${domain} AS domain, SUM(sc.sends) AS sent_to, 0 AS bounced, 0 AS hard, 0 AS delayed, 0 AS complained
+          FROM (SELECT contact_id, COUNT(*) AS sends FROM sends WHERE ${since ? 'sent_at >= ?' : '1 = 1'} GROUP BY contact_id) sc
+          JOIN contacts c ON c.id = sc.contact_id
           GROUP BY ${domain}
           UNION ALL
           SELECT ${domain} AS domain, SUM(1 - pc.has_send), SUM(pc.bounced), SUM(pc.hard), SUM(pc.delayed), SUM(pc.complained)
