@@ -248,27 +248,55 @@ export class Ingestor {
   private readonly logger: Logger;
   private unavailableSince: number | null = null;
   private failuresDuringIncident = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private verp: VerpSettings;
+  private softThreshold: number;
+  private readonly parse: Omit<ParseOptions, 'mailFrom'>;
 
-  constructor(private readonly options: IngestorOptions) {
+  constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold, options.rawMaxBytes), options.maxBatch ?? 64);
+    this.verp = options.verp;
+    this.softThreshold = options.softThreshold;
+    this.parse = options.parse ?? {};
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), options.maxBatch ?? 64);
+  }
+
+  /** Settings that may change while running (configuration reload). */
+  update(settings: { readonly verp: VerpSettings; readonly softThreshold: number }): void {
+    this.verp = settings.verp;
+    this.softThreshold = settings.softThreshold;
   }
 
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
-  async ingest(input: IngestInput): Promise<IngestResult> {
-    return this.commit(await this.prepare(input));
+  ingest(input: IngestInput): Promise<IngestResult> {
+    return this.track(this.run(input));
   }
 
   /** Parses and identifies a message: everything that needs no database. */
   prepare(input: IngestInput): Promise<Prepared> {
-    return prepare(input, this.options.verp, this.options.parse);
+    return prepare(input, this.verp, this.parse);
   }
 
   /**
    * Stores and applies a prepared message. Messages committed without waiting for each other
    * are applied in the order of the calls (and grouped into shared transactions).
    */
-  async commit(prepared: Prepared): Promise<IngestResult> {
+  commit(prepared: Prepared): Promise<IngestResult> {
+    return this.track(this.store(prepared));
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async run(input: IngestInput): Promise<IngestResult> {
+    return this.store(await this.prepare(input));
+  }
+
+  private async store(prepared: Prepared): Promise<IngestResult> {
     let result: IngestResult;
     try {
       result = await this.committer.submit(prepared);
@@ -281,8 +309,9 @@ export class Ingestor {
     return result;
   }
 
-  /** Waits for every commit in flight. */
+  /** Waits for every message in hand (being parsed or committed) to settle. */
   async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.committer.idle();
   }
 
@@ -295,7 +324,8 @@ export class Ingestor {
       this.unavailableSince = Date.now();
       this.failuresDuringIncident = 1;
       this.logger.log('error', 'DB_UNAVAILABLE', 'database cannot commit; answering 451 until it can', {
-        error: (err as Error)?.message ?? String(err),
+        // knex puts the statement and its values in the message: the raw message must not reach the log.
+        error: shorten((err as Error)?.message ?? String(err)),
         unavailable: isUnavailable(err),
       });
     } else {
@@ -319,4 +349,9 @@ export class Ingestor {
       this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, message: result.messageId });
     }
   }
+}
+
+/** At most 300 characters of an error message, for a log line. */
+export function shorten(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }

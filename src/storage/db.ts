@@ -43,6 +43,7 @@ export function sqlitePath(url: string): string {
 
 export function openDatabase(options: DatabaseOptions): Database {
   const dialect = dialectOf(options.url);
+  const acquireTimeout = options.acquireTimeoutMs ?? 5000;
   let knex: Knex;
   if (dialect === 'sqlite') {
     const filename = sqlitePath(options.url);
@@ -52,7 +53,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       client: 'sqlite3',
       connection: { filename },
       useNullAsDefault: true,
-      acquireConnectionTimeout: options.acquireTimeoutMs ?? 5000,
+      acquireConnectionTimeout: acquireTimeout,
       pool: {
         min: 1,
         max: 1,
@@ -69,9 +70,18 @@ export function openDatabase(options: DatabaseOptions): Database {
     const statementTimeout = options.statementTimeoutMs ?? 15_000;
     knex = knexFactory({
       client: 'pg',
-      connection: { connectionString: options.url, ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}) },
-      acquireConnectionTimeout: options.acquireTimeoutMs ?? 5000,
-      pool: { min: 0, max: options.poolMax ?? 10 },
+      connection: {
+        connectionString: options.url,
+        // A server that does not answer (network cut) must not hold a message forever: connecting
+        // and each query are bounded on our side too (a query with no answer 2 s after the
+        // server's own timeout is abandoned, see discardOnQueryTimeout), and the server drops a
+        // transaction whose client went silent.
+        connectionTimeoutMillis: acquireTimeout,
+        keepAlive: true,
+        ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout, query_timeout: statementTimeout + 2000 } : {}),
+      },
+      acquireConnectionTimeout: acquireTimeout,
+      pool: { min: 0, max: options.poolMax ?? 10, afterCreate: discardOnQueryTimeout },
     });
   }
   return {
@@ -81,6 +91,30 @@ export function openDatabase(options: DatabaseOptions): Database {
       await knex.destroy();
     },
   };
+}
+
+interface PgConnection {
+  query(config: unknown, callback: (err: Error | null, result: unknown) => void): unknown;
+  connection?: { stream?: { destroy(): void } };
+  __knex__disposed?: unknown;
+}
+
+/**
+ * A query that timed out on our side may still run on the server inside its transaction, and
+ * the connection would carry that transaction to the next user. Such a connection is closed
+ * (the server then rolls back) and never returned to the pool.
+ */
+function discardOnQueryTimeout(conn: PgConnection, done: (err: Error | null, conn: unknown) => void): void {
+  const query = conn.query.bind(conn);
+  conn.query = (config, callback) =>
+    query(config, (err, result) => {
+      if (err && /Query read timeout/.test(err.message)) {
+        conn.__knex__disposed = err;
+        conn.connection?.stream?.destroy();
+      }
+      callback(err, result);
+    });
+  done(null, conn);
 }
 
 interface SqliteConnection {

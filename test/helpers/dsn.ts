@@ -20,13 +20,15 @@ export interface DsnOptions {
   readonly eol?: '\r\n' | '\n';
   /** The Date: header (default Sat, 28 Nov 2026 08:00:00 +0000). */
   readonly date?: Date;
+  /** MIME boundary (default: a new one each time). */
+  readonly boundary?: string;
 }
 
 let counter = 0;
 
 export function makeDsn(o: DsnOptions): string {
   const n = ++counter;
-  const boundary = `b${n}x${Date.now().toString(36)}`;
+  const boundary = o.boundary ?? `b${n}x${Date.now().toString(36)}`;
   const groups = o.recipients.map((r) =>
     [
       `Final-Recipient: rfc822; ${r.recipient}`,
