@@ -4,7 +4,9 @@ import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
 import { Ingestor } from './services/ingest.js';
 import { createSmtpListener, type SmtpListener } from './smtp/server.js';
-import { migrate, openDatabase, type Database } from './storage/db.js';
+import { ReceiverRegistry } from './services/fleet.js';
+import { expectedSchema, migrate, openDatabase, schemaStatus, type Database } from './storage/db.js';
+import { knexReceiverStore } from './storage/receivers.js';
 import { unitOfWork } from './storage/knex-repositories.js';
 import type { UnitOfWork } from './storage/repositories.js';
 
@@ -24,8 +26,29 @@ export interface App {
 
 export interface AppOptions {
   readonly logger?: Logger;
-  /** Run pending migrations at start (default true). */
+  /** Run pending migrations at start (default: the `database.migrate` setting). */
   readonly migrate?: boolean;
+}
+
+/**
+ * Refuses to run on a schema older than this version expects (migrations not applied); runs,
+ * with a warning, on a newer one (another host was upgraded first: migrations only add).
+ */
+async function checkSchema(db: Database, logger: Logger): Promise<void> {
+  const status = await schemaStatus(db);
+  if (status.pending.length > 0) {
+    throw new SchemaBehindError(status.pending);
+  }
+  if (status.unknown.length > 0) {
+    logger.log('warn', 'DB_SCHEMA_NEWER', 'the database has migrations this version does not know (a newer version migrated it); running anyway', { unknown: status.unknown });
+  }
+}
+
+export class SchemaBehindError extends Error {
+  constructor(readonly pending: readonly string[]) {
+    super(`the database schema is behind this version (pending: ${pending.join(', ')}): run \`rebond migrate\` or set database.migrate to true`);
+    this.name = 'SchemaBehindError';
+  }
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -33,18 +56,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.devSecret) {
     logger.log('warn', 'CONFIG_DEV_SECRET', '*** DEVELOPMENT MODE: using the built-in VERP secret. Anybody can forge bounces. Set REBOND_VERP_SECRET before production. ***');
   }
-  const db = openDatabase(config.database);
+  const db = openDatabase({ ...config.database, logger });
   try {
-    if (options.migrate !== false) {
-      const ran = await migrate(db);
+    if (options.migrate ?? config.database.migrate) {
+      const ran = await migrate(db, { logger });
       if (ran.length > 0) logger.log('info', 'DB_MIGRATED', `applied ${ran.length} migration(s)`, { migrations: ran });
     }
+    await checkSchema(db, logger);
   } catch (err) {
     await db.close();
     throw err;
   }
   logger.log('info', 'DB_OPEN', 'database ready', { url: redactUrl(config.database.url), dialect: db.dialect });
-  const uow = unitOfWork(db);
+  const uow = unitOfWork(db, { logger });
   const verp: VerpSettings = config.verp;
   const ingestor = new Ingestor({ uow, verp, softThreshold: config.rules.softThreshold, logger });
   return {
@@ -72,6 +96,9 @@ export interface RunningServer {
 export async function startServer(app: App): Promise<RunningServer> {
   const smtp = createSmtpListener(app.config.smtp, app.verp, app.ingestor, app.logger);
   const address = await smtp.listen();
+  // Recorded in the database so that `rebond check` can compare the receivers sharing it.
+  const registry = new ReceiverRegistry(knexReceiverStore(app.db), app.config, address, expectedSchema(), app.logger);
+  await registry.start();
   let stopping: Promise<void> | null = null;
   return {
     app,
@@ -80,6 +107,7 @@ export async function startServer(app: App): Promise<RunningServer> {
     stop() {
       stopping ??= (async () => {
         await smtp.close();
+        await registry.stop();
         await app.close();
         app.logger.log('info', 'STOPPED', 'receiver stopped');
       })();

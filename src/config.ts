@@ -55,6 +55,7 @@ const schema = z
         acquireTimeoutMs: z.number().int().min(100).default(5000),
         statementTimeoutMs: z.number().int().min(0).default(15_000),
         busyTimeoutMs: z.number().int().min(0).default(5000),
+        migrate: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -95,6 +96,7 @@ type EnvParser = (value: string) => unknown;
 const int: EnvParser = (v) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
 const list: EnvParser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const text: EnvParser = (v) => v;
+const bool: EnvParser = (v) => (/^(true|1|yes|on)$/i.test(v.trim()) ? true : /^(false|0|no|off)$/i.test(v.trim()) ? false : v);
 
 /** Environment variables and the setting each one overrides. */
 export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = [
@@ -117,6 +119,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_ACQUIRE_TIMEOUT_MS', 'database.acquireTimeoutMs', int],
   ['REBOND_DATABASE_STATEMENT_TIMEOUT_MS', 'database.statementTimeoutMs', int],
   ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
+  ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
   ['REBOND_LOG_LEVEL', 'log.level', text],
   ['REBOND_LOG_FORMAT', 'log.format', text],

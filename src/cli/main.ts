@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './context.js';
+import { register as registerCheck } from './commands/check.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerVerp } from './commands/verp.js';
@@ -12,7 +13,7 @@ export function buildProgram(): Command {
     .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerServe, registerVerp, registerMigrate]) register(program);
+  for (const register of [registerServe, registerVerp, registerMigrate, registerCheck]) register(program);
   return program;
 }
 

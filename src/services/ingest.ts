@@ -210,6 +210,32 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
 }
 
 /**
+ * The locks a batch of messages needs, taken before any of them is applied and in one global
+ * order (see `Committer`): the campaigns they name are created in id order, then their contact
+ * keys are locked in lock-id order; the messages themselves are then applied in fingerprint
+ * order (`byFingerprint`), so the unique fingerprint of a message that reached two receivers is
+ * also claimed in the same order by both. No transaction waits for a lock that sorts before
+ * one it holds, so receivers sharing a database never deadlock one another.
+ */
+export async function lockTargets(repos: Repositories, items: readonly Prepared[]): Promise<void> {
+  const campaigns: Array<{ id: string; at: string }> = [];
+  const keys: string[] = [];
+  for (const p of items) {
+    if (!COUNTABLE.has(p.report.kind)) continue;
+    for (const t of p.targets) {
+      campaigns.push({ id: t.campaignId, at: p.receivedAt });
+      keys.push(t.contactKey);
+    }
+  }
+  await repos.campaigns.ensureAll(campaigns);
+  await repos.contacts.lockKeys(keys);
+}
+
+export function byFingerprint(a: Prepared, b: Prepared): number {
+  return a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0;
+}
+
+/**
  * The contact a token names: by its key (the address it hashes from, if several share the key);
  * created when the report's recipient hashes to the key. Null when the token's contact is
  * unknown here and the report does not name it.
@@ -241,7 +267,12 @@ export class Ingestor {
 
   constructor(private readonly options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), options.maxBatch ?? 64);
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), {
+      maxBatch: options.maxBatch ?? 64,
+      lock: lockTargets,
+      order: byFingerprint,
+      logger: this.logger,
+    });
   }
 
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
