@@ -112,7 +112,16 @@ function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId:
   }
 }
 
-/** The transaction body: store the message, its records and the contact changes. */
+/**
+ * The transaction body: store the message, its records and the contact changes.
+ *
+ * Safe with several receivers committing at once (see `knex-repositories.ts` for the locks):
+ * the message is claimed by its unique fingerprint, so when the same report reaches two
+ * receivers one stores it and the other waits for that commit, then counts a duplicate; each
+ * contact is read only once this transaction holds it, so its soft-bounce row, its move to
+ * `bounced`, its suppression and its audit lines all follow from the state the previous holder
+ * committed. Nothing here is kept outside the transaction: a retried attempt starts afresh.
+ */
 export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number): Promise<IngestResult> {
   const { report, receivedAt } = p;
   let status = messageStatus(p);
@@ -136,6 +145,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     contactKey: first?.contactKey ?? null,
   });
   if (messageId === null) {
+    // Already stored (by this receiver or another): counted in SQL, never read and written back.
     const existing = await repos.messages.recordDuplicate(p.fingerprint, receivedAt);
     return { outcome: 'duplicate', messageId: existing ?? 0, kind: report.kind, status, records: 0, changes: [] };
   }
@@ -173,6 +183,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
   let resolved = 0;
   for (const target of p.targets) {
     await repos.campaigns.ensure(target.campaignId, receivedAt);
+    // Locked (row lock, after the batch's key lock): the state read here is the latest committed.
     const contact = await resolveContact(repos, target, receivedAt);
     const kind = target.report?.kind ?? report.kind;
     if (!contact) {
