@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { errorText, type Logger } from '../logger.js';
 import type { Repositories, UnitOfWork } from '../storage/repositories.js';
 
 /**
@@ -93,7 +93,7 @@ export class Committer<I, R> {
         for (const job of jobs) job.reject(err);
         return;
       }
-      this.options.logger?.log('warn', 'COMMIT_BATCH_SPLIT', 'a batch failed; committing its items one by one', { items: jobs.length, error: (err as Error)?.message ?? String(err) });
+      this.options.logger?.log('warn', 'COMMIT_BATCH_SPLIT', 'a batch failed; committing its items one by one', { items: jobs.length, error: errorText(err) });
       for (const job of jobs) {
         try {
           job.resolve((await this.run([job]))[0]!);

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot, type Config } from '../config.js';
 import { base32 } from '../domain/verp.js';
-import type { Logger } from '../logger.js';
+import { errorText, type Logger } from '../logger.js';
 import type { ReceiverRecord, ReceiverStore } from '../storage/receivers.js';
 
 /**
@@ -190,7 +190,7 @@ export class ReceiverRegistry {
     try {
       await this.store.register({ ...this.record, seenAt: new Date().toISOString() });
     } catch (err) {
-      this.log.log(level, code, 'could not record this receiver in the database (rebond check lists it after the next heartbeat)', { error: (err as Error).message });
+      this.log.log(level, code, 'could not record this receiver in the database (rebond check lists it after the next heartbeat)', { error: errorText(err) });
     }
   }
 
@@ -200,7 +200,7 @@ export class ReceiverRegistry {
     try {
       await this.store.stopped(this.record.name, new Date().toISOString());
     } catch (err) {
-      this.log.log('debug', 'RECEIVER_HEARTBEAT_FAILED', 'could not mark this receiver stopped', { error: (err as Error).message });
+      this.log.log('debug', 'RECEIVER_HEARTBEAT_FAILED', 'could not mark this receiver stopped', { error: errorText(err) });
     }
   }
 }

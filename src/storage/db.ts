@@ -104,6 +104,7 @@ export function openDatabase(options: DatabaseOptions): Database {
         connectionTimeoutMillis: acquireTimeout,
         // Detects a server (or a network path) that vanished without closing the connection.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 30_000,
         ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout } : {}),
       },
       log,

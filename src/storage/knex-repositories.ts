@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Logger } from '../logger.js';
+import { errorText, type Logger } from '../logger.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
 import { iso, toContact, type ContactRow } from './rows.js';
@@ -253,7 +253,7 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
             attempt,
             maxAttempts,
             errorCode: (err as { code?: string }).code ?? null,
-            error: (err as Error)?.message ?? String(err),
+            error: errorText(err),
             delayMs,
           });
           await new Promise((r) => setTimeout(r, delayMs));
