@@ -162,6 +162,34 @@ describeOnPostgres('concurrent transactions on one database', () => {
     expect(c.rows.map((r) => [r.campaign, r.counted])).to.deep.equal([['c1', true], ['c2', true]]);
   });
 
+  it('lets a send be recorded for a contact while a receiver holds that contact', async () => {
+    const email = 'jon@example.org';
+    const at = new Date().toISOString();
+    const jon = await unitOfWork(admin).transaction(async (repos) => {
+      await repos.campaigns.ensure('c9', at);
+      return repos.contacts.ensure(email, contactKey(email), at);
+    });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const receiver = unitOfWork(a).transaction(async (repos) => {
+      await repos.contacts.lockKeys([jon.emailKey]);
+      await repos.contacts.lockByKey(jon.emailKey);
+      holding();
+      await released;
+    });
+    await held;
+    try {
+      const send = unitOfWork(b).transaction((repos) => repos.sends.record({ campaignId: 'c9', contactId: jon.id, sentAt: at, messageId: '<s1@sender.example>' }));
+      const outcome = await Promise.race([send.then(() => 'recorded'), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
+      expect(outcome).to.equal('recorded');
+    } finally {
+      release();
+      await receiver;
+    }
+  });
+
   describe('a receiver', () => {
     let running: RunningServer | null = null;
     afterEach(async () => {

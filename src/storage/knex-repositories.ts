@@ -25,9 +25,11 @@ export function normaliseMessageId(value: string | null | undefined): string | n
  *   first's changes. Taking all of a batch's keys up front in one global order is what keeps
  *   group-commit batches from deadlocking: two batches naming the same contacts in different
  *   orders simply queue.
- * - the contact rows are then read with `SELECT ... FOR UPDATE`, which also stops any writer
- *   that does not take the advisory lock (an operator's command, the send pipeline's SQL) from
- *   changing them underneath. Under READ COMMITTED each statement reads the latest committed
+ * - the contact rows are then read with `SELECT ... FOR NO KEY UPDATE`, which also stops any
+ *   writer that does not take the advisory lock (an operator's command, the send pipeline's
+ *   SQL) from changing them underneath, while letting rows that only refer to the contact (a
+ *   send, for instance) be inserted. A transaction that locks several contacts outside ingest
+ *   should call `lockKeys` first, for the same global order. Under READ COMMITTED each statement reads the latest committed
  *   state, so once the lock is held the read is current: no update can be lost.
  * - rows that may be created by two receivers at once are inserted with
  *   `INSERT ... ON CONFLICT DO NOTHING` (messages by fingerprint, campaigns, contacts,
@@ -39,7 +41,9 @@ export function normaliseMessageId(value: string | null | undefined): string | n
  * single writer, which gives the same guarantees; `lockKeys` is a no-op there.
  */
 export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database['dialect']): Repositories {
-  const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forUpdate() as T) : q);
+  // FOR NO KEY UPDATE: excludes every other writer of the row, but not the foreign-key checks of
+  // rows that merely refer to it (a send recorded for this contact does not wait, nor deadlock).
+  const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forNoKeyUpdate() as T) : q);
 
   return {
     messages: {
