@@ -85,9 +85,11 @@ export function openDatabase(options: DatabaseOptions): Database {
         min: 1,
         max: 1,
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
-          // WAL + FULL: a committed transaction is on disk before COMMIT returns.
+          // WAL + FULL: a committed transaction is on disk before COMMIT returns. The busy
+          // timeout comes first: switching a new file to WAL needs a moment alone with it, and
+          // another process may be opening it at the same time.
           conn.exec(
-            `PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=${busy};`,
+            `PRAGMA busy_timeout=${busy}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;`,
             (err) => done(err, conn),
           );
         },
