@@ -15,14 +15,32 @@ import type { UnitOfWork } from './storage/repositories.js';
  * else constructs these; `close()` releases them in reverse order.
  */
 export interface App {
+  /** The configuration in force (changes on `reload`). */
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Database;
   readonly uow: UnitOfWork;
   readonly verp: VerpSettings;
   readonly ingestor: Ingestor;
+  /**
+   * Takes what can change while running (see RELOADABLE) from a new configuration, except the
+   * log level, which the caller applies to `logger`; the other changed settings are listed in
+   * `restartNeeded` and keep their current value.
+   */
+  reload(next: Config): ReloadResult;
   close(): Promise<void>;
 }
+
+export interface ReloadResult {
+  /** Settings (dotted paths) that changed and were applied. */
+  readonly applied: readonly string[];
+  /** Settings that changed but only take effect after a restart. */
+  readonly restartNeeded: readonly string[];
+}
+
+/** Settings that take effect on reload (SIGHUP). Everything else needs a restart. */
+export const RELOADABLE: readonly string[] = ['smtp.', 'verp.', 'rules.', 'log.level'];
+const RESTART_ONLY: readonly string[] = ['smtp.host', 'smtp.port'];
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -69,15 +87,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   logger.log('info', 'DB_OPEN', 'database ready', { url: redactUrl(config.database.url), dialect: db.dialect });
   const uow = unitOfWork(db, { logger });
-  const verp: VerpSettings = config.verp;
-  const ingestor = new Ingestor({ uow, verp, softThreshold: config.rules.softThreshold, logger });
+  let current = config;
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger });
   return {
-    config,
+    get config() {
+      return current;
+    },
     logger,
     db,
     uow,
-    verp,
+    get verp(): VerpSettings {
+      return current.verp;
+    },
     ingestor,
+    reload(next) {
+      const result = diffConfig(current, next);
+      current = mergeReloadable(current, next, result);
+      ingestor.update({ verp: current.verp, softThreshold: current.rules.softThreshold });
+      return result;
+    },
     async close() {
       await ingestor.drain();
       await db.close();
@@ -89,8 +117,13 @@ export interface RunningServer {
   readonly app: App;
   readonly smtp: SmtpListener;
   readonly address: AddressInfo;
-  /** Stops listening, lets transactions in flight finish, closes the database. */
+  /**
+   * Stops accepting connections, closes idle sessions, lets transactions in flight finish
+   * (for at most `smtp.shutdownTimeoutMs`), waits for their commits, closes the database.
+   */
   stop(): Promise<void>;
+  /** Applies a new configuration to the running receiver (SIGHUP); logs what changed. */
+  reload(next: Config): ReloadResult;
 }
 
 export async function startServer(app: App): Promise<RunningServer> {
@@ -106,12 +139,62 @@ export async function startServer(app: App): Promise<RunningServer> {
     address,
     stop() {
       stopping ??= (async () => {
+        const started = Date.now();
         await smtp.close();
         await registry.stop();
         await app.close();
-        app.logger.log('info', 'STOPPED', 'receiver stopped');
+        app.logger.log('info', 'STOPPED', 'receiver stopped', { ms: Date.now() - started });
       })();
       return stopping;
     },
+    reload(next) {
+      // Checked first: an unreadable TLS file leaves everything as it was.
+      smtp.update({ ...next.smtp, host: app.config.smtp.host, port: app.config.smtp.port }, next.mode === app.config.mode ? next.verp : app.config.verp);
+      const result = app.reload(next);
+      void registry.update(app.config);
+      app.logger.log('info', 'CONFIG_RELOADED', result.applied.length > 0 ? `configuration reloaded: ${result.applied.join(', ')}` : 'configuration reloaded: nothing changed', { applied: result.applied });
+      if (result.restartNeeded.length > 0) {
+        app.logger.log('warn', 'CONFIG_RESTART_NEEDED', `changed settings that need a restart: ${result.restartNeeded.join(', ')}`, { settings: result.restartNeeded });
+      }
+      // Last, so that the lines above are written whatever the new level.
+      app.logger.setLevel?.(app.config.log.level);
+      return result;
+    },
   };
+}
+
+function flatten(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.set(prefix, JSON.stringify(value));
+  }
+  return out;
+}
+
+function isReloadable(path: string): boolean {
+  if (RESTART_ONLY.some((p) => path === p)) return false;
+  return RELOADABLE.some((p) => (p.endsWith('.') ? path.startsWith(p) : path === p));
+}
+
+/** Which settings differ, split into those a reload applies and those that need a restart. */
+export function diffConfig(current: Config, next: Config): ReloadResult {
+  const a = flatten(current);
+  const b = flatten(next);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k) && k !== 'devSecret').sort();
+  // A change of mode changes which VERP secret is allowed: it waits for a restart, and so does the secret.
+  const modeChanged = changed.includes('mode');
+  const applied = changed.filter((k) => isReloadable(k) && !(modeChanged && k.startsWith('verp.')));
+  return { applied, restartNeeded: changed.filter((k) => !applied.includes(k)).map((k) => (k.startsWith('verp.secret') ? 'verp.secret' : k)) };
+}
+
+function mergeReloadable(current: Config, next: Config, diff: ReloadResult): Config {
+  const verpApplies = diff.applied.some((k) => k.startsWith('verp.'));
+  return Object.freeze({
+    ...current,
+    smtp: Object.freeze({ ...next.smtp, host: current.smtp.host, port: current.smtp.port }),
+    verp: verpApplies ? next.verp : current.verp,
+    rules: next.rules,
+    log: Object.freeze({ ...current.log, level: next.log.level }),
+  });
 }

@@ -10,6 +10,8 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export interface Logger {
   log(level: LogLevel, code: string, message: string, fields?: Record<string, unknown>): void;
   child(component: string): Logger;
+  /** Changes the level of this logger and every child of it (SIGHUP reload); optional for capturing loggers. */
+  setLevel?(level: LogLevel): void;
 }
 
 export interface LoggerOptions {
@@ -50,6 +52,9 @@ function wrap(base: winston.Logger, component: string): Logger {
     child(name) {
       return wrap(base, name);
     },
+    setLevel(level) {
+      base.level = level;
+    },
   };
 }
 
@@ -59,6 +64,7 @@ export const silentLogger: Logger = {
   child() {
     return silentLogger;
   },
+  setLevel() {},
 };
 
 /**

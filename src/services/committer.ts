@@ -114,5 +114,5 @@ export function isUnavailable(err: unknown): boolean {
   if (/^SQLITE_(BUSY|LOCKED|READONLY|CANTOPEN|IOERR|FULL|CORRUPT|NOTADB|PROTOCOL)/.test(code)) return true;
   // PostgreSQL classes 08 (connection), 53 (resources), 57 (operator intervention), 58 (system).
   if (/^(08|53|57|58)/.test(code)) return true;
-  return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message ?? '');
+  return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|timeout expired|Connection ended unexpectedly/i.test(e.message ?? '');
 }

@@ -147,7 +147,7 @@ export function compareFleet(receivers: readonly ReceiverRecord[], now: Date, se
  */
 export class ReceiverRegistry {
   private timer: NodeJS.Timeout | null = null;
-  private readonly record: ReceiverRecord;
+  private record: ReceiverRecord;
   private readonly log: Logger;
 
   constructor(
@@ -184,6 +184,12 @@ export class ReceiverRegistry {
     // was deleted by an operator, comes back.
     this.timer = setInterval(() => void this.write('RECEIVER_HEARTBEAT_FAILED', 'debug'), HEARTBEAT_MS);
     this.timer.unref();
+  }
+
+  /** After a configuration reload: the row shows the settings now in force. */
+  async update(config: Config): Promise<void> {
+    this.record = { ...this.record, settings: fleetSettings(config) as unknown as Record<string, unknown> };
+    await this.write('RECEIVER_HEARTBEAT_FAILED', 'warn');
   }
 
   private async write(code: string, level: 'warn' | 'debug'): Promise<void> {

@@ -275,10 +275,15 @@ export class Ingestor {
   private readonly logger: Logger;
   private unavailableSince: number | null = null;
   private failuresDuringIncident = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private verp: VerpSettings;
+  private softThreshold: number;
 
-  constructor(private readonly options: IngestorOptions) {
+  constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, options.softThreshold), {
+    this.verp = options.verp;
+    this.softThreshold = options.softThreshold;
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold), {
       maxBatch: options.maxBatch ?? 64,
       lock: lockTargets,
       order: byFingerprint,
@@ -286,9 +291,23 @@ export class Ingestor {
     });
   }
 
+  /** Settings that may change while running (configuration reload). */
+  update(settings: { readonly verp: VerpSettings; readonly softThreshold: number }): void {
+    this.verp = settings.verp;
+    this.softThreshold = settings.softThreshold;
+  }
+
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
-  async ingest(input: IngestInput): Promise<IngestResult> {
-    const prepared = await prepare(input, this.options.verp);
+  ingest(input: IngestInput): Promise<IngestResult> {
+    const work = this.run(input);
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async run(input: IngestInput): Promise<IngestResult> {
+    const prepared = await prepare(input, this.verp);
     let result: IngestResult;
     try {
       result = await this.committer.submit(prepared);
@@ -301,8 +320,9 @@ export class Ingestor {
     return result;
   }
 
-  /** Waits for every commit in flight. */
+  /** Waits for every message in hand (being parsed or committed) to settle. */
   async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.committer.idle();
   }
 
@@ -315,7 +335,8 @@ export class Ingestor {
       this.unavailableSince = Date.now();
       this.failuresDuringIncident = 1;
       this.logger.log('error', 'DB_UNAVAILABLE', 'database cannot commit; answering 451 until it can', {
-        error: (err as Error)?.message ?? String(err),
+        // knex puts the statement and its values in the message: the raw message must not reach the log.
+        error: shorten((err as Error)?.message ?? String(err)),
         unavailable: isUnavailable(err),
       });
     } else {
@@ -339,4 +360,9 @@ export class Ingestor {
       this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, message: result.messageId });
     }
   }
+}
+
+/** At most 300 characters of an error message, for a log line. */
+export function shorten(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }

@@ -16,7 +16,15 @@ export const replies = {
   badSyntax: { code: 553, text: () => '5.1.3 Bad recipient address syntax' },
   tooManyRecipients: { code: 452, text: () => '4.5.3 Too many recipients for one message' },
   tooBig: { code: 552, text: (limit: string | number = '') => `5.3.4 Message too big for system (limit ${limit} bytes)` },
+  headerTooBig: { code: 552, text: (limit: string | number = '') => `5.3.4 Message header too big for system (limit ${limit} bytes)` },
   tempFail: { code: 451, text: () => '4.3.0 Temporary local problem, please try again later' },
+  noRoom: { code: 452, text: () => '4.3.1 Insufficient system storage, please try again later' },
+  tooManyFromIp: { code: 421, text: () => '4.7.0 Too many connections from your address, try again later' },
+  tooManyRefusals: { code: 421, text: () => '4.7.0 Too many refused recipients from your address, try again later' },
+  tooManyCommands: { code: 421, text: () => '4.7.0 Too many commands without a mail transaction, closing connection' },
+  tooManyBadCommands: { code: 421, text: () => '4.7.0 Too many bad commands, closing connection' },
+  sessionTooLong: { code: 421, text: () => '4.4.2 Session time limit reached, closing connection' },
+  shuttingDown: { code: 421, text: () => '4.3.2 Service shutting down, try again later' },
 } as const satisfies Record<string, Reply>;
 
 export type ReplyName = keyof typeof replies;

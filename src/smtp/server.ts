@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/verp.js';
 import type { Logger } from '../logger.js';
-import { TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
-import { smtpError, replies } from './replies.js';
+import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
+import { ClientTracker } from './guard.js';
+import { HookedSMTPServer, type Connection, type ConnectionHooks, type Verdict } from './hooks.js';
+import { replies, smtpError, type Reply, type ReplyName } from './replies.js';
 
 /**
  * The SMTP listener. A remote server may only deliver to a signed VERP address at one of our
  * bounce domains, or to postmaster@ one of them: the receiver is never a relay. A message is
  * answered 250 only after it and its effects are committed; a database fault is a 451.
+ *
+ * Abuse limits (each in SmtpSettings): connections in all and per address, commands before
+ * MAIL, bad commands, recipients per message, refused recipients per address and window,
+ * command line length, header and message size, idle and total session time.
  */
 
 export interface SmtpSettings {
@@ -18,9 +24,20 @@ export interface SmtpSettings {
   readonly hostname: string;
   readonly banner: string;
   readonly maxMessageBytes: number;
+  readonly maxHeaderBytes: number;
+  /** Bytes of messages held in memory (being received or stored), all sessions together. */
+  readonly maxBufferedBytes: number;
+  readonly maxLineLength: number;
   readonly maxRecipients: number;
   readonly maxClients: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxCommandsBeforeMail: number;
+  readonly maxBadCommands: number;
+  readonly maxRefusedRcptPerIp: number;
+  readonly refusedRcptWindowMs: number;
   readonly socketTimeoutMs: number;
+  readonly maxSessionMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly tls?: { readonly key: string; readonly cert: string } | undefined;
 }
 
@@ -29,13 +46,22 @@ export interface Ingest {
 }
 
 export interface SmtpListener {
-  readonly server: SMTPServer;
   listen(): Promise<AddressInfo>;
-  /** Stops accepting connections and waits for open sessions to end (bounded by smtp-server). */
+  /**
+   * Stops accepting connections and closes idle sessions at once; a session in the middle of
+   * a transaction may finish it (its next command is answered 421) for up to
+   * `shutdownTimeoutMs`, after which it is closed with 421.
+   */
   close(): Promise<void>;
+  /** Applies new settings to the running listener (limits, TLS certificate, VERP). */
+  update(settings: SmtpSettings, verp: VerpSettings): void;
+  /** Open SMTP sessions. */
+  readonly sessions: number;
+  /** Bytes of messages held in memory now. */
+  readonly bufferedBytes: number;
 }
 
-const REFUSAL_TEXT: Record<VerpRefusal, keyof typeof replies> = {
+const REFUSAL_TEXT: Record<VerpRefusal, ReplyName> = {
   syntax: 'badSyntax',
   'foreign-domain': 'relayDenied',
   'not-verp': 'unknownRecipient',
@@ -43,9 +69,102 @@ const REFUSAL_TEXT: Record<VerpRefusal, keyof typeof replies> = {
   'bad-signature': 'unknownRecipient',
 };
 
-export function createSmtpListener(settings: SmtpSettings, verp: VerpSettings, ingest: Ingest, logger: Logger): SmtpListener {
+/** Replies that say a command was unknown, malformed or out of sequence. */
+const BAD_COMMAND_CODES = new Set([500, 501, 502, 503, 504]);
+// `RCPT TO:<@relay,@relay:user@domain>`: smtp-server strips the route before onRcptTo.
+const SOURCE_ROUTE = /^RCPT\s+TO:\s*<\s*@/i;
+const HEADER_END_CRLF = Buffer.from('\r\n\r\n');
+const HEADER_END_LF = Buffer.from('\n\n');
+
+interface SessionState {
+  readonly connection: Connection;
+  readonly ip: string;
+  admitted: boolean;
+  /** Commands since the last accepted MAIL FROM (or since the greeting). */
+  commandsBeforeMail: number;
+  badCommands: number;
+  /** A received message is being stored: the session is not cut while this is true. */
+  storing: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+function verdict(name: ReplyName, ...args: Array<string | number>): Verdict {
+  const reply = replies[name] as Reply;
+  return { code: reply.code, text: reply.text(...args) };
+}
+
+export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSettings, ingest: Ingest, logger: Logger): SmtpListener {
   const log = logger.child('smtp');
-  const tls = settings.tls ? { key: readFileSync(settings.tls.key), cert: readFileSync(settings.tls.cert) } : null;
+  let settings = initial;
+  let verp = initialVerp;
+  let tls = readTls(settings.tls);
+  let closing: Promise<void> | null = null;
+  const tracker = new ClientTracker(settings);
+  const sessions = new Map<string, SessionState>();
+  /** Bytes of messages in memory now, all sessions together. */
+  let buffered = 0;
+
+  const limit = (state: SessionState | undefined, name: string, fields: Record<string, unknown> = {}) =>
+    log.log('info', 'SMTP_LIMIT', `connection limit reached: ${name}`, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
+
+  const cut = (state: SessionState) => {
+    if (!sessions.has(state.connection.id)) return; // closed meanwhile
+    if (state.storing) {
+      // The message in hand is answered first; the session ends right after.
+      state.timer = setTimeout(() => cut(state), 250);
+      state.timer.unref();
+      return;
+    }
+    limit(state, 'session-time', { limitMs: settings.maxSessionMs });
+    const v = verdict('sessionTooLong');
+    state.connection.send(v.code, v.text, false);
+  };
+
+  const hooks: ConnectionHooks = {
+    opened(connection) {
+      const state: SessionState = {
+        connection,
+        ip: connection.remoteAddress,
+        admitted: false,
+        commandsBeforeMail: 0,
+        badCommands: 0,
+        storing: false,
+        timer: null,
+      };
+      state.timer = setTimeout(() => cut(state), settings.maxSessionMs);
+      state.timer.unref();
+      sessions.set(connection.id, state);
+    },
+
+    command(connection, line) {
+      const state = sessions.get(connection.id);
+      if (!state) return null;
+      const inTransaction = !!connection.session.envelope?.mailFrom;
+      if (!inTransaction && ++state.commandsBeforeMail > settings.maxCommandsBeforeMail) {
+        limit(state, 'commands-before-mail', { max: settings.maxCommandsBeforeMail });
+        return verdict('tooManyCommands');
+      }
+      if (inTransaction && SOURCE_ROUTE.test(line)) {
+        log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt: line.slice(0, 200), reason: 'source-route', remote: state.ip, session: connection.id });
+        if (tracker.refuse(state.ip, Date.now())) limit(state, 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
+        return verdict('badSyntax');
+      }
+      return null;
+    },
+
+    reply(connection, code, text) {
+      const state = sessions.get(connection.id);
+      if (!state) return null;
+      if (BAD_COMMAND_CODES.has(code) && ++state.badCommands >= settings.maxBadCommands) {
+        limit(state, 'bad-commands', { max: settings.maxBadCommands, last: `${code} ${text}`.slice(0, 200) });
+        return verdict('tooManyBadCommands');
+      }
+      // smtp-server's own disconnections: idle timeout, command line too long, too many
+      // clients, early talker, too many unknown commands.
+      if (code === 421 && !/^4\.\d\.\d /.test(text)) limit(state, 'library', { reply: text.slice(0, 200) });
+      return null;
+    },
+  };
 
   const options: SMTPServerOptions = {
     name: settings.hostname,
@@ -53,10 +172,12 @@ export function createSmtpListener(settings: SmtpSettings, verp: VerpSettings, i
     size: settings.maxMessageBytes,
     maxClients: settings.maxClients,
     socketTimeout: settings.socketTimeoutMs,
-    closeTimeout: 30_000,
+    closeTimeout: Math.max(1, settings.shutdownTimeoutMs),
+    maxCommandLength: settings.maxLineLength,
     // Our replies carry their own enhanced status codes (see replies.ts).
     hideENHANCEDSTATUSCODES: true,
     hideDSN: true,
+    hideREQUIRETLS: true,
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !tls,
     authOptional: true,
@@ -64,42 +185,113 @@ export function createSmtpListener(settings: SmtpSettings, verp: VerpSettings, i
     logger: false,
     ...(tls ?? {}),
 
+    onConnect(session, callback) {
+      const state = sessions.get(session.id);
+      const admission = tracker.admit(session.remoteAddress, Date.now());
+      if (admission !== 'ok') {
+        limit(state, admission === 'too-many-connections' ? 'connections-per-ip' : 'refused-rcpt-rate', { connections: tracker.connections(session.remoteAddress) });
+        return callback(smtpError(admission === 'too-many-connections' ? 'tooManyFromIp' : 'tooManyRefusals'));
+      }
+      if (state) state.admitted = true;
+      else tracker.release(session.remoteAddress);
+      callback();
+    },
+
+    onClose(session) {
+      const state = sessions.get(session.id);
+      if (!state) return;
+      sessions.delete(session.id);
+      if (state.timer) clearTimeout(state.timer);
+      if (state.admitted) tracker.release(state.ip);
+    },
+
     onMailFrom(address, session, callback) {
+      const state = sessions.get(session.id);
+      if (state) state.commandsBeforeMail = 0;
       callback();
     },
 
     onRcptTo(address, session, callback) {
+      const ip = session.remoteAddress;
+      if (tracker.blocked(ip, Date.now())) {
+        limit(sessions.get(session.id), 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
+        return callback(smtpError('tooManyRefusals'));
+      }
       const rcpt = address.address;
       if (session.envelope.rcptTo.length >= settings.maxRecipients) return callback(smtpError('tooManyRecipients'));
       const check = checkAddress(verp, rcpt);
       if (check.ok) return callback();
-      log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt, reason: check.reason, remote: session.remoteAddress, session: session.id });
+      log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt, reason: check.reason, remote: ip, session: session.id });
+      if (tracker.refuse(ip, Date.now())) limit(sessions.get(session.id), 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
       callback(smtpError(REFUSAL_TEXT[check.reason]));
     },
 
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const started = Date.now();
+      const state = sessions.get(session.id);
+      const { maxMessageBytes, maxHeaderBytes } = settings;
       const chunks: Buffer[] = [];
       let bytes = 0;
+      let held = 0;
+      let overBudget = false;
+      const release = () => {
+        buffered -= held;
+        held = 0;
+        chunks.length = 0;
+      };
+      const header = new HeaderScan(maxHeaderBytes);
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        // Past the limit nothing more is kept: the message is refused once the stream ends.
-        if (!stream.sizeExceeded && bytes <= settings.maxMessageBytes) chunks.push(chunk);
+        header.feed(chunk);
+        if (!overBudget && buffered + chunk.length > settings.maxBufferedBytes) {
+          overBudget = true;
+          release();
+        }
+        // Past a limit nothing more is kept: the message is refused once the stream ends.
+        if (!overBudget && !stream.sizeExceeded && bytes <= maxMessageBytes && !header.tooBig) {
+          chunks.push(chunk);
+          held += chunk.length;
+          buffered += chunk.length;
+        } else if (held > 0) {
+          release();
+        }
       });
-      stream.on('error', (err) => callback(err));
+      stream.on('error', (err) => {
+        release();
+        callback(err);
+      });
       stream.on('end', () => {
         const base = { session: session.id, remote: session.remoteAddress, from: mailFrom(session), rcpt: rcptTo(session), bytes };
-        if (stream.sizeExceeded || bytes > settings.maxMessageBytes) {
-          log.log('warn', 'SMTP_TOO_BIG', 'message over the size limit refused', { ...base, limit: settings.maxMessageBytes });
-          return callback(smtpError('tooBig', settings.maxMessageBytes));
+        if (stream.sizeExceeded || bytes > maxMessageBytes) {
+          release();
+          log.log('warn', 'SMTP_TOO_BIG', 'message over the size limit refused', { ...base, limit: maxMessageBytes });
+          return callback(smtpError('tooBig', maxMessageBytes));
         }
+        if (header.tooBig) {
+          release();
+          log.log('warn', 'SMTP_TOO_BIG', 'message header over the size limit refused', { ...base, limit: maxHeaderBytes, header: true });
+          return callback(smtpError('headerTooBig', maxHeaderBytes));
+        }
+        if (overBudget) {
+          release();
+          limit(state, 'buffered-bytes', { max: settings.maxBufferedBytes });
+          return callback(smtpError('noRoom'));
+        }
+        const raw = Buffer.concat(chunks, bytes);
+        chunks.length = 0;
         const input: IngestInput = {
-          raw: Buffer.concat(chunks, bytes),
+          raw,
           mailFrom: mailFrom(session),
           rcptTo: rcptTo(session),
           remoteAddress: session.remoteAddress,
-          helo: session.hostNameAppearsAs ?? null,
+          helo: session.hostNameAppearsAs || null,
           transport: 'smtp',
+        };
+        if (state) state.storing = true;
+        const done = (err: Error | null, message?: string) => {
+          if (state) state.storing = false;
+          release();
+          callback(err, message);
         };
         ingest.ingest(input).then(
           (result) => {
@@ -111,23 +303,32 @@ export function createSmtpListener(settings: SmtpSettings, verp: VerpSettings, i
               status: result.status,
               ms: Date.now() - started,
             });
-            callback(null, duplicate ? replies.duplicate.text(result.messageId) : replies.accepted.text(result.messageId));
+            done(null, duplicate ? replies.duplicate.text(result.messageId) : replies.accepted.text(result.messageId));
           },
           (err: unknown) => {
-            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: (err as Error)?.stack ?? String(err) });
+            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: shorten((err as Error)?.stack ?? String(err), 2000) });
             log.log('warn', 'SMTP_TEMPFAIL', 'message deferred with 451', { ...base, ms: Date.now() - started });
-            callback(smtpError('tempFail'));
+            done(smtpError('tempFail'));
           },
         );
       });
     },
   };
 
-  const server = new SMTPServer(options);
+  const server = new HookedSMTPServer(options, hooks);
   server.on('error', (err) => log.log('warn', 'SMTP_ERROR', 'connection error', { error: err.message }));
 
+  /** Closes every session that is not in the middle of a transaction. */
+  const closeIdle = () => {
+    for (const state of sessions.values()) {
+      const inTransaction = !!state.connection.session.envelope?.mailFrom;
+      if (inTransaction || state.storing) continue;
+      const v = verdict('shuttingDown');
+      state.connection.send(v.code, v.text, false);
+    }
+  };
+
   return {
-    server,
     listen() {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -140,10 +341,78 @@ export function createSmtpListener(settings: SmtpSettings, verp: VerpSettings, i
         });
       });
     },
+
     close() {
-      return new Promise((resolve) => server.close(() => resolve()));
+      if (closing) return closing;
+      const sweep = setInterval(closeIdle, 100);
+      sweep.unref();
+      closing = new Promise<void>((resolve) => server.close(() => resolve())).finally(() => clearInterval(sweep));
+      closeIdle();
+      return closing;
+    },
+
+    update(next, nextVerp) {
+      const nextTls = readTls(next.tls); // throws before anything changes if a file is unreadable
+      settings = next;
+      verp = nextVerp;
+      tracker.update(next);
+      Object.assign(server.options, {
+        name: next.hostname,
+        banner: next.banner,
+        size: next.maxMessageBytes,
+        maxClients: next.maxClients,
+        socketTimeout: next.socketTimeoutMs,
+        closeTimeout: Math.max(1, next.shutdownTimeoutMs),
+        maxCommandLength: next.maxLineLength,
+        hideSTARTTLS: !nextTls,
+        disabledCommands: nextTls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      });
+      if (nextTls && (nextTls.key.compare(tls?.key ?? Buffer.alloc(0)) !== 0 || nextTls.cert.compare(tls?.cert ?? Buffer.alloc(0)) !== 0)) {
+        server.updateSecureContext(nextTls);
+      }
+      tls = nextTls;
+    },
+
+    get sessions() {
+      return sessions.size;
+    },
+
+    get bufferedBytes() {
+      return buffered;
     },
   };
+}
+
+function readTls(files: SmtpSettings['tls']): { key: Buffer; cert: Buffer } | null {
+  return files ? { key: readFileSync(files.key), cert: readFileSync(files.cert) } : null;
+}
+
+/**
+ * Finds the end of the top-level header section (the first empty line) in a message that
+ * arrives in chunks, and says when the header section grows past its limit.
+ */
+class HeaderScan {
+  private seen = 0;
+  private tail = Buffer.alloc(0);
+  done = false;
+  tooBig = false;
+
+  constructor(private readonly limit: number) {}
+
+  feed(chunk: Buffer): void {
+    if (this.done || this.tooBig) return;
+    const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    const ends = [window.indexOf(HEADER_END_CRLF), window.indexOf(HEADER_END_LF)].filter((i) => i >= 0);
+    if (ends.length > 0) {
+      const headerBytes = this.seen - this.tail.length + Math.min(...ends);
+      this.done = true;
+      this.tooBig = headerBytes > this.limit;
+      return;
+    }
+    this.seen += chunk.length;
+    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
+    if (this.seen > this.limit) this.tooBig = true;
+  }
 }
 
 function mailFrom(session: SMTPServerSession): string | null {

@@ -38,6 +38,8 @@ export interface DatabaseOptions {
 export interface Database {
   readonly knex: Knex;
   readonly dialect: Dialect;
+  /** What it was opened with (a migration opens its own connection with the same). */
+  readonly options: DatabaseOptions;
   close(): Promise<void>;
 }
 
@@ -102,28 +104,56 @@ export function openDatabase(options: DatabaseOptions): Database {
       connection: {
         connectionString: options.url,
         application_name: options.applicationName ?? defaultApplicationName(),
-        // A connection attempt to an unreachable server gives up with the acquire timeout.
+        // A server that does not answer (network cut) must not hold a message forever: connecting
+        // and each query are bounded on our side too (a query with no answer 2 s after the
+        // server's own timeout is abandoned, see discardOnQueryTimeout), and the server drops a
+        // transaction whose client went silent. TCP keepalive (after 30 s idle) lets idle pooled
+        // connections to a server that vanished be noticed and replaced.
         connectionTimeoutMillis: acquireTimeout,
-        // Detects a server (or a network path) that vanished without closing the connection.
         keepAlive: true,
         keepAliveInitialDelayMillis: 30_000,
-        ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout } : {}),
+        ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout, query_timeout: statementTimeout + 2000 } : {}),
       },
       log,
       acquireConnectionTimeout: acquireTimeout,
       // Connections are opened on demand and closed after 30 s idle. A connection the server
       // closed (restart, failover, pg_terminate_backend) is dropped from the pool when it
       // reports the error, and the next transaction opens a new one.
-      pool: { min: 0, max: options.poolMax ?? 10, idleTimeoutMillis: 30_000 },
+      pool: { min: 0, max: options.poolMax ?? 10, idleTimeoutMillis: 30_000, afterCreate: discardOnQueryTimeout },
     });
   }
   return {
     knex,
     dialect,
+    options,
     async close() {
       await knex.destroy();
     },
   };
+}
+
+interface PgConnection {
+  query(config: unknown, callback: (err: Error | null, result: unknown) => void): unknown;
+  connection?: { stream?: { destroy(): void } };
+  __knex__disposed?: unknown;
+}
+
+/**
+ * A query that timed out on our side may still run on the server inside its transaction, and
+ * the connection would carry that transaction to the next user. Such a connection is closed
+ * (the server then rolls back) and never returned to the pool.
+ */
+function discardOnQueryTimeout(conn: PgConnection, done: (err: Error | null, conn: unknown) => void): void {
+  const query = conn.query.bind(conn);
+  conn.query = (config, callback) =>
+    query(config, (err, result) => {
+      if (err && /Query read timeout/.test(err.message)) {
+        conn.__knex__disposed = err;
+        conn.connection?.stream?.destroy();
+      }
+      callback(err, result);
+    });
+  done(null, conn);
 }
 
 interface SqliteConnection {
@@ -182,17 +212,21 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
     return ran;
   };
   if (db.dialect === 'pg') {
-    return db.knex.transaction(async (trx) => {
-      // Migrations may rewrite big tables: the statement timeout meant for bounces does not apply.
-      await trx.raw('SET LOCAL statement_timeout = 0');
-      await trx.raw('SET LOCAL idle_in_transaction_session_timeout = 0');
-      const got = await trx.raw('SELECT pg_try_advisory_xact_lock(?, 0) AS ok', [ADVISORY_LOCK.MIGRATIONS]);
-      if (!(got.rows[0] as { ok: boolean }).ok) {
-        log?.log('info', 'DB_MIGRATE_WAIT', 'another process is migrating the database; waiting for it');
-        await trx.raw('SELECT pg_advisory_xact_lock(?, 0)', [ADVISORY_LOCK.MIGRATIONS]);
-      }
-      return run(trx);
-    });
+    // A connection of its own, without the timeouts meant for bounces: a migration may rewrite
+    // a big table, and a receiver may wait for another's migration as long as it takes.
+    const own = openDatabase({ ...db.options, poolMax: 1, statementTimeoutMs: 0, applicationName: `${db.options.applicationName ?? defaultApplicationName()} migrate`.slice(0, 63) });
+    try {
+      return await own.knex.transaction(async (trx) => {
+        const got = await trx.raw('SELECT pg_try_advisory_xact_lock(?, 0) AS ok', [ADVISORY_LOCK.MIGRATIONS]);
+        if (!(got.rows[0] as { ok: boolean }).ok) {
+          log?.log('info', 'DB_MIGRATE_WAIT', 'another process is migrating the database; waiting for it');
+          await trx.raw('SELECT pg_advisory_xact_lock(?, 0)', [ADVISORY_LOCK.MIGRATIONS]);
+        }
+        return run(trx);
+      });
+    } finally {
+      await own.close();
+    }
   }
   const deadline = Date.now() + (options.sqliteWaitMs ?? 30_000);
   for (let attempt = 1; ; attempt++) {

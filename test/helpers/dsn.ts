@@ -18,13 +18,15 @@ export interface DsnOptions {
   /** Header lines of the returned original (text/rfc822-headers). */
   readonly originalHeaders?: string;
   readonly eol?: '\r\n' | '\n';
+  /** MIME boundary (default: a new one each time). */
+  readonly boundary?: string;
 }
 
 let counter = 0;
 
 export function makeDsn(o: DsnOptions): string {
   const n = ++counter;
-  const boundary = `b${n}x${Date.now().toString(36)}`;
+  const boundary = o.boundary ?? `b${n}x${Date.now().toString(36)}`;
   const groups = o.recipients.map((r) =>
     [
       `Final-Recipient: rfc822; ${r.recipient}`,

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 /**
@@ -43,8 +44,14 @@ export class Dialog {
   private buffer = '';
   private waiting: Array<(reply: string) => void> = [];
   private closed = false;
+  private socket: Socket;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -57,8 +64,34 @@ export class Dialog {
     socket.on('error', () => {});
   }
 
-  static async open(port: number): Promise<{ dialog: Dialog; greeting: string }> {
-    const socket = connect({ host: '127.0.0.1', port });
+  /**
+   * Sends STARTTLS and, on 220, continues the dialog over TLS. Resolves with the STARTTLS
+   * reply and the TLS socket (for its peer certificate), or rejects if the handshake fails.
+   */
+  async starttls(options: ConnectionOptions = {}): Promise<{ reply: string; socket: TLSSocket }> {
+    const reply = await this.command('STARTTLS');
+    if (!reply.startsWith('220')) throw new Error(`STARTTLS refused: ${reply}`);
+    return { reply, socket: await this.upgrade(options) };
+  }
+
+  /** Starts TLS on the connection now (after a 220 to a STARTTLS sent by other means). */
+  async upgrade(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const secure = tlsConnect({ ...options, socket: plain });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.attach(secure);
+    return secure;
+  }
+
+  /** Connects (from `localAddress`, another loopback address to stand for another client) and reads the greeting. */
+  static async open(port: number, options: { localAddress?: string } = {}): Promise<{ dialog: Dialog; greeting: string }> {
+    const socket = connect({ host: '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
@@ -101,6 +134,18 @@ export class Dialog {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Resolves once the server has closed the connection (rejects after `timeoutMs`). */
+  whenClosed(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('connection still open')), timeoutMs);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   close(): void {

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import { CliError, configFrom } from '../context.js';
 
+/**
+ * `rebond serve`: runs the receiver. SIGTERM or SIGINT stops it gracefully (exit status 0); a
+ * second one while stopping exits at once (status 1: whatever was not acknowledged is retried
+ * by its sender). SIGHUP reloads the configuration file and environment.
+ */
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('run the SMTP bounce receiver until SIGTERM or SIGINT')
+    .description('run the SMTP bounce receiver until SIGTERM or SIGINT; SIGHUP reloads the configuration')
     .action(async (_opts, command: Command) => {
       const config = configFrom(command);
       const { createApp, startServer, SchemaBehindError } = await import('../../app.js');
@@ -12,17 +17,43 @@ export function register(program: Command): void {
         throw err instanceof SchemaBehindError ? new CliError(err.message, 1) : err;
       });
       const running = await startServer(app);
+
+      const reload = () => {
+        let next;
+        try {
+          next = configFrom(command);
+        } catch (err) {
+          app.logger.log('error', 'CONFIG_RELOAD_FAILED', 'configuration not reloaded, the running one is kept', { error: (err as Error).message });
+          return;
+        }
+        try {
+          running.reload(next);
+        } catch (err) {
+          app.logger.log('error', 'CONFIG_RELOAD_FAILED', 'configuration not reloaded, the running one is kept', { error: (err as Error).message });
+        }
+      };
+      process.on('SIGHUP', reload);
+
       await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          app.logger.log('info', 'STOPPING', `${signal} received: no new connections, finishing transactions in flight`);
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            app.logger.log('warn', 'STOP_FORCED', `${signal} received again: exiting without waiting`);
+            process.exit(1);
+          }
+          stopping = true;
+          app.logger.log('info', 'STOPPING', `${signal} received: no new connections, finishing transactions in flight`, {
+            timeoutMs: app.config.smtp.shutdownTimeoutMs,
+          });
           running.stop().then(resolve, (err: unknown) => {
             app.logger.log('error', 'STOP_FAILED', 'error while stopping', { error: (err as Error).message });
             process.exitCode = 1;
             resolve();
           });
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
       });
+      process.off('SIGHUP', reload);
     });
 }

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENVIRONMENT } from '../../src/config.js';
+import { ClientTracker } from '../../src/smtp/guard.js';
+
+describe('client tracker', () => {
+  const limits = { maxConnectionsPerIp: 2, maxRefusedRcptPerIp: 3, refusedRcptWindowMs: 1000 };
+
+  it('admits connections from an address up to its limit, and again once one is released', () => {
+    const t = new ClientTracker(limits);
+    expect(t.admit('10.0.0.1', 0)).to.equal('ok');
+    expect(t.admit('10.0.0.1', 0)).to.equal('ok');
+    expect(t.admit('10.0.0.1', 0)).to.equal('too-many-connections');
+    expect(t.admit('10.0.0.2', 0)).to.equal('ok');
+    t.release('10.0.0.1');
+    expect(t.admit('10.0.0.1', 0)).to.equal('ok');
+    expect(t.connections('10.0.0.1')).to.equal(2);
+  });
+
+  it('blocks an address from its third refusal within the window until the oldest refusal leaves it', () => {
+    const t = new ClientTracker(limits);
+    expect(t.refuse('10.0.0.1', 0)).to.equal(false);
+    expect(t.refuse('10.0.0.1', 400)).to.equal(false);
+    expect(t.blocked('10.0.0.1', 500)).to.equal(false);
+    expect(t.refuse('10.0.0.1', 800)).to.equal(true);
+    expect(t.blocked('10.0.0.1', 999)).to.equal(true);
+    expect(t.admit('10.0.0.1', 999)).to.equal('too-many-refusals');
+    expect(t.blocked('10.0.0.2', 999)).to.equal(false);
+    // At 1000 the refusal of time 0 is out of the window.
+    expect(t.blocked('10.0.0.1', 1000)).to.equal(false);
+    expect(t.admit('10.0.0.1', 1000)).to.equal('ok');
+  });
+
+  it('applies new limits to the addresses it already counts', () => {
+    const t = new ClientTracker(limits);
+    t.refuse('10.0.0.1', 0);
+    t.update({ ...limits, maxRefusedRcptPerIp: 1 });
+    expect(t.blocked('10.0.0.1', 10)).to.equal(true);
+  });
+
+  it('forgets addresses whose refusals are all old, so memory stays bounded', () => {
+    const t = new ClientTracker(limits);
+    for (let i = 0; i < 1000; i++) t.refuse(`10.0.${i >> 8}.${i & 255}`, 0);
+    expect(t.trackedAddresses).to.equal(1000);
+    for (let i = 0; i < 1000; i++) t.blocked(`10.0.${i >> 8}.${i & 255}`, 5000);
+    expect(t.trackedAddresses).to.equal(0);
+  });
+});
+
+describe('configuration documentation', () => {
+  it('lists every environment variable in the README configuration table', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const missing = ENVIRONMENT.map(([name, path]) => [name, path] as const).filter(([name, path]) => !readme.includes(`\`${name}\``) || !readme.includes(`\`${path}\``));
+    expect(missing).to.deep.equal([]);
+  });
+});
