@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { createApp } from '../src/app.js';
-import { migrate, openDatabase, schemaStatus, type Database } from '../src/storage/db.js';
+import { ADVISORY_LOCK, migrate, openDatabase, schemaStatus, type Database } from '../src/storage/db.js';
 import { MIGRATIONS } from '../src/storage/migrations/index.js';
 import { testConfig, TEST_DOMAIN, TEST_SECRET } from './helpers/config.js';
-import { createPg, createSqlite, describeEachDatabase, type TestDatabase } from './helpers/db.js';
+import { createPg, createSqlite, describeEachDatabase, describeOnPostgres, type TestDatabase } from './helpers/db.js';
 import { captureLogger } from './helpers/logs.js';
 import { runCli, startReceiver, type Receiver } from './helpers/process.js';
 
@@ -103,3 +103,35 @@ describeEachDatabase('migrations', (slot) => {
     expect(entries.filter((e) => e.code === 'DB_SCHEMA_NEWER').map((e) => e['unknown'])).to.deep.equal([['29990101000000_from_the_future']]);
   });
 });
+
+describeOnPostgres('migrations while another process migrates', () => {
+  it('waits for the other process as long as it takes, beyond the statement timeout meant for bounces', async function () {
+    this.timeout(60_000);
+    const fresh = await createPg();
+    const holder = openDatabase({ url: fresh.url, poolMax: 1, statementTimeoutMs: 0 });
+    const db = openDatabase({ url: fresh.url, poolMax: 2, statementTimeoutMs: 300 });
+    try {
+      const trx = await holder.knex.transaction();
+      await trx.raw('SELECT pg_advisory_xact_lock(?, 0)', [ADVISORY_LOCK.MIGRATIONS]);
+      const { logger, entries } = captureLogger();
+      const migrating = migrate(db, { logger });
+      // The other process holds the lock for well over statementTimeoutMs + 2 s.
+      await until(() => entries.some((e) => e.code === 'DB_MIGRATE_WAIT'), 'the migration waits');
+      await new Promise((r) => setTimeout(r, 3000));
+      await trx.commit();
+      expect(await migrating).to.deep.equal(NAMES);
+    } finally {
+      await db.close();
+      await holder.close();
+      await fresh.drop();
+    }
+  });
+});
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
