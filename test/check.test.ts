@@ -1,9 +1,17 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compareFleet, secretFingerprint, type FleetSettings } from '../src/services/fleet.js';
 import type { ReceiverRecord } from '../src/storage/receivers.js';
 import { TEST_DOMAIN, TEST_SECRET } from './helpers/config.js';
 import { describeEachDatabase } from './helpers/db.js';
 import { runCli, startReceiver, type Receiver } from './helpers/process.js';
+
+interface Listed {
+  readonly address: string;
+  readonly settings: { readonly rules: { readonly softThreshold: number } };
+}
 
 const OTHER_SECRET = 'other-secret-7c1e9a3f5b2d4e6f8a0c2e4f6a8b0d2f';
 
@@ -23,7 +31,7 @@ describeEachDatabase('rebond check', (slot) => {
   };
   const check = (extra: Record<string, string> = {}) => {
     const r = runCli(['check', '--json'], env(extra));
-    return { status: r.status, report: JSON.parse(r.stdout) as { receivers: { live: Array<{ address: string }>; stopped: Array<{ address: string }> }; problems: Array<{ level: string; message: string }> }, stderr: r.stderr };
+    return { status: r.status, report: JSON.parse(r.stdout) as { receivers: { live: Listed[]; stopped: Listed[] }; problems: Array<{ level: string; message: string }> }, stderr: r.stderr };
   };
 
   it('lists the running receivers and exits 0 when they agree with one another and with this configuration', async () => {
@@ -46,6 +54,26 @@ describeEachDatabase('rebond check', (slot) => {
     expect(errors.some((m) => m.startsWith('rules.softThreshold differs: 3 on this configuration'))).to.equal(true);
     expect(errors.some((m) => m.includes('refuses return paths signed with the secret of this configuration'))).to.equal(true);
     expect(report.problems.map((p) => p.message).join('\n')).not.to.contain(OTHER_SECRET).and.not.to.contain(TEST_SECRET);
+  });
+
+  it('shows the settings a receiver took on SIGHUP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebond-check-'));
+    try {
+      const file = join(dir, 'rebond.json');
+      writeFileSync(file, JSON.stringify({ rules: { softThreshold: 3 } }));
+      const r = await start({ REBOND_CONFIG: file });
+      const threshold = () => check().report.receivers.live.find((x) => x.address === `127.0.0.1:${r.port}`)?.settings.rules.softThreshold;
+      expect(threshold()).to.equal(3);
+      writeFileSync(file, JSON.stringify({ rules: { softThreshold: 4 } }));
+      r.child.kill('SIGHUP');
+      const deadline = Date.now() + 20_000;
+      while (threshold() !== 4) {
+        if (Date.now() > deadline) throw new Error('the receivers row never showed the reloaded threshold');
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
