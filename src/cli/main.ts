@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './context.js';
+import { register as registerCheck } from './commands/check.js';
 import { register as registerContact } from './commands/contact.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMigrate } from './commands/migrate.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerServe, registerVerp, registerMigrate, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune]) register(program);
+  for (const register of [registerServe, registerVerp, registerMigrate, registerCheck, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune]) register(program);
   return program;
 }
 

@@ -117,6 +117,13 @@ export function signalFor(kind: ReportKind, report: RecipientReport | null, camp
  * kept are the first `rawMaxBytes` of the message. Suppressions and audit events carry the time
  * they were made (for an imported message, later than its date), so that an export `--since`
  * the last one never misses them.
+ *
+ * Safe with several receivers committing at once (see `knex-repositories.ts` for the locks):
+ * the message is claimed by its unique fingerprint, so when the same report reaches two
+ * receivers one stores it and the other waits for that commit, then counts a duplicate; each
+ * contact is read only once this transaction holds it, so its soft-bounce row, its move to
+ * `bounced`, its suppression and its audit lines all follow from the state the previous holder
+ * committed. Nothing here is kept outside the transaction: a retried attempt starts afresh.
  */
 export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY): Promise<IngestResult> {
   const { report, receivedAt } = p;
@@ -142,6 +149,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     contactKey: first?.contactKey ?? null,
   });
   if (messageId === null) {
+    // Already stored (by this receiver or another): counted in SQL, never read and written back.
     const existing = await repos.messages.recordDuplicate(p.fingerprint, receivedAt);
     return { outcome: 'duplicate', messageId: existing ?? 0, kind: report.kind, status, records: 0, changes: [] };
   }
@@ -179,6 +187,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
   let resolved = 0;
   for (const target of p.targets) {
     await repos.campaigns.ensure(target.campaignId, receivedAt);
+    // Locked (row lock, after the batch's key lock): the state read here is the latest committed.
     const contact = await resolveContact(repos, target, receivedAt);
     const kind = target.report?.kind ?? report.kind;
     if (!contact) {
@@ -213,6 +222,32 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     await repos.messages.setStatus(messageId, status);
   }
   return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+}
+
+/**
+ * The locks a batch of messages needs, taken before any of them is applied and in one global
+ * order (see `Committer`): the campaigns they name are created in id order, then their contact
+ * keys are locked in lock-id order; the messages themselves are then applied in fingerprint
+ * order (`byFingerprint`), so the unique fingerprint of a message that reached two receivers is
+ * also claimed in the same order by both. No transaction waits for a lock that sorts before
+ * one it holds, so receivers sharing a database never deadlock one another.
+ */
+export async function lockTargets(repos: Repositories, items: readonly Prepared[]): Promise<void> {
+  const campaigns: Array<{ id: string; at: string }> = [];
+  const keys: string[] = [];
+  for (const p of items) {
+    if (!COUNTABLE.has(p.report.kind)) continue;
+    for (const t of p.targets) {
+      campaigns.push({ id: t.campaignId, at: p.receivedAt });
+      keys.push(t.contactKey);
+    }
+  }
+  await repos.campaigns.ensureAll(campaigns);
+  await repos.contacts.lockKeys(keys);
+}
+
+export function byFingerprint(a: Prepared, b: Prepared): number {
+  return a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0;
 }
 
 /**
@@ -258,7 +293,12 @@ export class Ingestor {
     this.verp = options.verp;
     this.softThreshold = options.softThreshold;
     this.parse = options.parse ?? {};
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), options.maxBatch ?? 64);
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), {
+      maxBatch: options.maxBatch ?? 64,
+      lock: lockTargets,
+      order: byFingerprint,
+      logger: this.logger,
+    });
   }
 
   /** Settings that may change while running (configuration reload). */
