@@ -2,10 +2,24 @@ import type { AddressInfo } from 'node:net';
 import { redactUrl, type Config } from './config.js';
 import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ParseOptions } from './dsn/parse.js';
+import { ContactService } from './services/contacts.js';
+import { Importer } from './services/importer.js';
 import { Ingestor } from './services/ingest.js';
+import { SendPipeline } from './services/pipeline.js';
+import { Replayer } from './services/replay.js';
+import { ReportService } from './services/reports.js';
+import { RawRetention } from './services/retention.js';
+import { SuppressionService } from './services/suppression.js';
 import { createSmtpListener, type SmtpListener } from './smtp/server.js';
-import { migrate, openDatabase, type Database } from './storage/db.js';
+import { ReceiverRegistry } from './services/fleet.js';
+import { expectedSchema, migrate, openDatabase, schemaStatus, type Database } from './storage/db.js';
+import { knexContactStore, knexSuppressionStore } from './storage/knex-contacts.js';
+import { knexMessageStore } from './storage/knex-messages.js';
+import { knexReportStore } from './storage/knex-reports.js';
+import { knexReceiverStore } from './storage/receivers.js';
 import { unitOfWork } from './storage/knex-repositories.js';
+import { knexSendStore } from './storage/knex-sends.js';
 import type { UnitOfWork } from './storage/repositories.js';
 
 /**
@@ -20,6 +34,16 @@ export interface App {
   readonly uow: UnitOfWork;
   readonly verp: VerpSettings;
   readonly ingestor: Ingestor;
+  /** Campaign, automation and domain reports (plain data). */
+  readonly reports: ReportService;
+  /** Contact look-up and the operator's unbounce. */
+  readonly contacts: ContactService;
+  readonly suppressions: SuppressionService;
+  /** What the send pipeline does: return paths, sends, deliveries, registrations. */
+  readonly pipeline: SendPipeline;
+  readonly replayer: Replayer;
+  readonly retention: RawRetention;
+  readonly importer: Importer;
   /**
    * Takes what can change while running (see RELOADABLE) from a new configuration, except the
    * log level, which the caller applies to `logger`; the other changed settings are listed in
@@ -42,8 +66,31 @@ const RESTART_ONLY: readonly string[] = ['smtp.host', 'smtp.port'];
 
 export interface AppOptions {
   readonly logger?: Logger;
-  /** Run pending migrations at start (default true). */
+  /** Run pending migrations at start (default: the `database.migrate` setting). */
   readonly migrate?: boolean;
+  /** Parser options for ingest, import and replay (the built-in decoder chain by default). */
+  readonly parse?: Omit<ParseOptions, 'mailFrom'>;
+}
+
+/**
+ * Refuses to run on a schema older than this version expects (migrations not applied); runs,
+ * with a warning, on a newer one (another host was upgraded first: migrations only add).
+ */
+async function checkSchema(db: Database, logger: Logger): Promise<void> {
+  const status = await schemaStatus(db);
+  if (status.pending.length > 0) {
+    throw new SchemaBehindError(status.pending);
+  }
+  if (status.unknown.length > 0) {
+    logger.log('warn', 'DB_SCHEMA_NEWER', 'the database has migrations this version does not know (a newer version migrated it); running anyway', { unknown: status.unknown });
+  }
+}
+
+export class SchemaBehindError extends Error {
+  constructor(readonly pending: readonly string[]) {
+    super(`the database schema is behind this version (pending: ${pending.join(', ')}): run \`rebond migrate\` or set database.migrate to true`);
+    this.name = 'SchemaBehindError';
+  }
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -51,20 +98,71 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.devSecret) {
     logger.log('warn', 'CONFIG_DEV_SECRET', '*** DEVELOPMENT MODE: using the built-in VERP secret. Anybody can forge bounces. Set REBOND_VERP_SECRET before production. ***');
   }
-  const db = openDatabase(config.database);
+  const db = openDatabase({ ...config.database, logger });
   try {
-    if (options.migrate !== false) {
-      const ran = await migrate(db);
+    if (options.migrate ?? config.database.migrate) {
+      const ran = await migrate(db, { logger });
       if (ran.length > 0) logger.log('info', 'DB_MIGRATED', `applied ${ran.length} migration(s)`, { migrations: ran });
     }
+    await checkSchema(db, logger);
   } catch (err) {
     await db.close();
     throw err;
   }
   logger.log('info', 'DB_OPEN', 'database ready', { url: redactUrl(config.database.url), dialect: db.dialect });
-  const uow = unitOfWork(db);
+  const uow = unitOfWork(db, { logger });
   let current = config;
-  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger });
+  const parse = options.parse ? { parse: options.parse } : {};
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, ...parse });
+  const suppressions = new SuppressionService(knexSuppressionStore(db));
+  const messages = knexMessageStore(db);
+  const retention = new RawRetention(messages, config.storage, logger);
+  // The services below read these settings at each call, so that a reload reaches them too.
+  const pipeline = new SendPipeline({
+    get verp() {
+      return current.verp;
+    },
+    get softThreshold() {
+      return current.rules.softThreshold;
+    },
+    uow,
+    sends: knexSendStore(db),
+    suppressions,
+    logger,
+  });
+  const contacts = new ContactService({
+    get softThreshold() {
+      return current.rules.softThreshold;
+    },
+    uow,
+    contacts: knexContactStore(db),
+    suppressions: knexSuppressionStore(db),
+    logger,
+  });
+  const replayer = new Replayer({
+    get verp() {
+      return current.verp;
+    },
+    get softThreshold() {
+      return current.rules.softThreshold;
+    },
+    messages,
+    logger,
+    ...parse,
+  });
+  const importer = new Importer({
+    get verp() {
+      return current.verp;
+    },
+    get maxMessageBytes() {
+      return current.smtp.maxMessageBytes;
+    },
+    get maxRecipients() {
+      return current.smtp.maxRecipients;
+    },
+    ingestor,
+    logger,
+  });
   return {
     get config() {
       return current;
@@ -76,6 +174,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return current.verp;
     },
     ingestor,
+    reports: new ReportService(knexReportStore(db)),
+    contacts,
+    suppressions,
+    pipeline,
+    replayer,
+    retention,
+    importer,
     reload(next) {
       const result = diffConfig(current, next);
       current = mergeReloadable(current, next, result);
@@ -83,6 +188,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return result;
     },
     async close() {
+      await retention.stop();
       await ingestor.drain();
       await db.close();
     },
@@ -105,6 +211,10 @@ export interface RunningServer {
 export async function startServer(app: App): Promise<RunningServer> {
   const smtp = createSmtpListener(app.config.smtp, app.verp, app.ingestor, app.logger);
   const address = await smtp.listen();
+  app.retention.start();
+  // Recorded in the database so that `rebond check` can compare the receivers sharing it.
+  const registry = new ReceiverRegistry(knexReceiverStore(app.db), app.config, address, expectedSchema(), app.logger);
+  await registry.start();
   let stopping: Promise<void> | null = null;
   return {
     app,
@@ -114,6 +224,7 @@ export async function startServer(app: App): Promise<RunningServer> {
       stopping ??= (async () => {
         const started = Date.now();
         await smtp.close();
+        await registry.stop();
         await app.close();
         app.logger.log('info', 'STOPPED', 'receiver stopped', { ms: Date.now() - started });
       })();
@@ -123,6 +234,7 @@ export async function startServer(app: App): Promise<RunningServer> {
       // Checked first: an unreadable TLS file leaves everything as it was.
       smtp.update({ ...next.smtp, host: app.config.smtp.host, port: app.config.smtp.port }, next.mode === app.config.mode ? next.verp : app.config.verp);
       const result = app.reload(next);
+      void registry.update(app.config);
       app.logger.log('info', 'CONFIG_RELOADED', result.applied.length > 0 ? `configuration reloaded: ${result.applied.join(', ')}` : 'configuration reloaded: nothing changed', { applied: result.applied });
       if (result.restartNeeded.length > 0) {
         app.logger.log('warn', 'CONFIG_RESTART_NEEDED', `changed settings that need a restart: ${result.restartNeeded.join(', ')}`, { settings: result.restartNeeded });

@@ -65,12 +65,24 @@ const schema = z
         acquireTimeoutMs: z.number().int().min(100).default(5000),
         statementTimeoutMs: z.number().int().min(0).default(15_000),
         busyTimeoutMs: z.number().int().min(0).default(5000),
+        migrate: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
     rules: z
       .object({
         softThreshold: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        // Raw bytes kept per message; a larger message keeps its first rawMaxBytes bytes.
+        rawMaxBytes: z.number().int().min(4096).default(1024 * 1024),
+        // Raw bytes older than this are set to NULL (0 keeps them forever).
+        rawRetentionDays: z.number().int().min(0).default(180),
+        // How often `serve` prunes (0: never automatically; `rebond prune` still works).
+        pruneIntervalMinutes: z.number().int().min(0).default(60),
       })
       .strict()
       .prefault({}),
@@ -105,6 +117,7 @@ type EnvParser = (value: string) => unknown;
 const int: EnvParser = (v) => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
 const list: EnvParser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const text: EnvParser = (v) => v;
+const bool: EnvParser = (v) => (/^(true|1|yes|on)$/i.test(v.trim()) ? true : /^(false|0|no|off)$/i.test(v.trim()) ? false : v);
 
 /** Environment variables and the setting each one overrides. */
 export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = [
@@ -137,7 +150,11 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_ACQUIRE_TIMEOUT_MS', 'database.acquireTimeoutMs', int],
   ['REBOND_DATABASE_STATEMENT_TIMEOUT_MS', 'database.statementTimeoutMs', int],
   ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
+  ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
+  ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
+  ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
+  ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],
   ['REBOND_LOG_LEVEL', 'log.level', text],
   ['REBOND_LOG_FORMAT', 'log.format', text],
 ];

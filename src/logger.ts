@@ -66,3 +66,13 @@ export const silentLogger: Logger = {
   },
   setLevel() {},
 };
+
+/**
+ * An error for a log line: the database's own words, without the statement knex prefixes them
+ * with (it would carry the message being stored), at most 300 characters.
+ */
+export function errorText(err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  const cut = message.lastIndexOf(' - ');
+  return (cut >= 0 ? message.slice(cut + 3) : message).slice(0, 300);
+}

@@ -1,8 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './context.js';
+import { register as registerCheck } from './commands/check.js';
+import { register as registerContact } from './commands/contact.js';
+import { register as registerImport } from './commands/import.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerParse } from './commands/parse.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerReport } from './commands/report.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerSuppression } from './commands/suppression.js';
 import { register as registerVerp } from './commands/verp.js';
 
 /** The `rebond` command line. Each command lives in its own module under commands/. */
@@ -13,7 +20,7 @@ export function buildProgram(): Command {
     .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerServe, registerVerp, registerMigrate, registerParse]) register(program);
+  for (const register of [registerServe, registerVerp, registerMigrate, registerCheck, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune, registerParse]) register(program);
   return program;
 }
 
@@ -24,6 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    // The reader of our output went away (`rebond suppression export | head`): stop quietly.
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return typeof process.exitCode === 'number' ? process.exitCode : 0;
     if (err instanceof CliError) {
       process.stderr.write(`rebond: ${err.message}\n`);
       return err.exitCode;

@@ -1,3 +1,4 @@
+import { errorText, type Logger } from '../logger.js';
 import type { Repositories, UnitOfWork } from '../storage/repositories.js';
 
 /**
@@ -6,19 +7,44 @@ import type { Repositories, UnitOfWork } from '../storage/repositories.js';
  * commits, newly arrived items wait and form the next batch, so an idle receiver commits each
  * message at once and a busy one pays for one durable commit per batch instead of per message.
  *
+ * Several receivers sharing one PostgreSQL database commit batches at the same time, and two
+ * batches may name the same rows. So that they queue rather than deadlock, every transaction
+ * takes its locks in one global order: first `lock` (given the whole batch, it takes the
+ * locks the items will need, in their own order), then the items in `order` (each item's own
+ * unique rows, e.g. a message's fingerprint). A transaction that still loses a conflict is
+ * rolled back and run again from the start by the unit of work, so nothing in it counts twice.
+ *
  * When a batch fails for a reason that may belong to one item (a constraint, bad data), the
  * items are retried one transaction each, so one bad message never fails the others. When the
  * database itself is unavailable, every item of the batch fails at once.
  */
+export interface CommitterOptions<I> {
+  readonly maxBatch?: number;
+  /** Takes, in a global order, the locks that the items of a batch need. */
+  readonly lock?: (repos: Repositories, items: readonly I[]) => Promise<void>;
+  /** The order items are applied in within a batch. */
+  readonly order?: (a: I, b: I) => number;
+  readonly logger?: Logger;
+}
+
+interface Job<I, R> {
+  readonly item: I;
+  resolve(r: R): void;
+  reject(e: unknown): void;
+}
+
 export class Committer<I, R> {
-  private readonly queue: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  private readonly queue: Array<Job<I, R>> = [];
   private running: Promise<void> | null = null;
+  private readonly maxBatch: number;
 
   constructor(
     private readonly uow: UnitOfWork,
     private readonly apply: (repos: Repositories, item: I) => Promise<R>,
-    private readonly maxBatch = 64,
-  ) {}
+    private readonly options: CommitterOptions<I> = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 64;
+  }
 
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -45,22 +71,32 @@ export class Committer<I, R> {
     }
   }
 
-  private async commit(batch: typeof this.queue): Promise<void> {
+  /** Applies jobs in one transaction: locks first, then each item in order. */
+  private run(jobs: ReadonlyArray<Job<I, R>>): Promise<R[]> {
+    return this.uow.transaction(async (repos) => {
+      await this.options.lock?.(repos, jobs.map((j) => j.item));
+      // A retried attempt starts again from here with nothing kept from the failed one.
+      const out: R[] = [];
+      for (const job of jobs) out.push(await this.apply(repos, job.item));
+      return out;
+    });
+  }
+
+  private async commit(batch: Array<Job<I, R>>): Promise<void> {
+    const order = this.options.order;
+    const jobs = order ? [...batch].sort((a, b) => order(a.item, b.item)) : batch;
     try {
-      const results = await this.uow.transaction(async (repos) => {
-        const out: R[] = [];
-        for (const job of batch) out.push(await this.apply(repos, job.item));
-        return out;
-      });
-      batch.forEach((job, i) => job.resolve(results[i]!));
+      const results = await this.run(jobs);
+      jobs.forEach((job, i) => job.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1 || isUnavailable(err)) {
-        for (const job of batch) job.reject(err);
+      if (jobs.length === 1 || isUnavailable(err)) {
+        for (const job of jobs) job.reject(err);
         return;
       }
-      for (const job of batch) {
+      this.options.logger?.log('warn', 'COMMIT_BATCH_SPLIT', 'a batch failed; committing its items one by one', { items: jobs.length, error: errorText(err) });
+      for (const job of jobs) {
         try {
-          job.resolve(await this.uow.transaction((repos) => this.apply(repos, job.item)));
+          job.resolve((await this.run([job]))[0]!);
         } catch (one) {
           job.reject(one);
         }

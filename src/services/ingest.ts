@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { applySignal, type ContactEventName, type ContactState, type Signal } from '../domain/contact-rules.js';
 import type { VerpSettings } from '../domain/verp.js';
-import { parseMessage } from '../dsn/parse.js';
+import { parseMessage, type ParseOptions } from '../dsn/parse.js';
 import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
 import type { Logger } from '../logger.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
@@ -63,7 +63,7 @@ export class TemporaryFailure extends Error {
 }
 
 const CRLF = Buffer.from('\r\n');
-const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
+export const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
 
 /**
  * The identity of a message for deduplication: SHA-256 of its bytes with line endings
@@ -80,8 +80,8 @@ export function fingerprint(raw: Buffer): string {
   return hash.digest('hex');
 }
 
-export async function prepare(input: IngestInput, verp: VerpSettings): Promise<Prepared> {
-  const report = await parseMessage(input.raw, { mailFrom: input.mailFrom });
+export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omit<ParseOptions, 'mailFrom'> = {}): Promise<Prepared> {
+  const report = await parseMessage(input.raw, { ...parse, mailFrom: input.mailFrom });
   return {
     input,
     fingerprint: fingerprint(input.raw),
@@ -91,7 +91,7 @@ export async function prepare(input: IngestInput, verp: VerpSettings): Promise<P
   };
 }
 
-function messageStatus(p: Prepared, targets: readonly Target[]): MessageStatus {
+export function messageStatus(p: Prepared, targets: readonly Target[] = p.targets): MessageStatus {
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
   if (COUNTABLE.has(p.report.kind) && targets.length === 0) return 'unattributed';
   return 'processed';
@@ -99,19 +99,39 @@ function messageStatus(p: Prepared, targets: readonly Target[]): MessageStatus {
 
 /**
  * The last identification fallback, inside the transaction: the returned original's Message-ID,
- * when the send pipeline recorded it with the send (`sends.message_id`).
+ * when the send pipeline recorded it with the send (`sends.message_id`). Looked up in the lock
+ * phase of a batch (`lockTargets`), so that the contact's key is locked in the global order
+ * with the others; the targets found are kept for `applyPrepared` of the same attempt.
  */
+const sendTargets = new WeakMap<Prepared, Target[]>();
+
+function needsSendLookup(p: Prepared): boolean {
+  return p.targets.length === 0 && COUNTABLE.has(p.report.kind) && p.report.originalMessageIds.length > 0;
+}
+
 async function targetsFromSends(repos: Repositories, report: ParsedReport): Promise<Target[]> {
   for (const id of report.originalMessageIds.slice(0, 5)) {
     const send = await repos.sends.findByMessageId(id);
     if (!send) continue;
-    const contact = await repos.contacts.lockById(send.contactId);
+    const contact = await repos.contacts.findById(send.contactId);
     if (contact) return [targetFromSend(send, contact, report)];
   }
   return [];
 }
 
-function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
+/** The targets of a message: its own, or those its original's Message-ID names (locked). */
+async function targetsOf(repos: Repositories, p: Prepared): Promise<readonly Target[]> {
+  if (!needsSendLookup(p)) return p.targets;
+  const found = sendTargets.get(p);
+  sendTargets.delete(p);
+  if (found) return found;
+  // Applied without a lock phase: look up and lock here.
+  const targets = await targetsFromSends(repos, p.report);
+  await repos.contacts.lockKeys(targets.map((t) => t.contactKey));
+  return targets;
+}
+
+export function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
   switch (kind) {
     case 'bounce':
       return { kind: 'bounce', type: report?.type ?? 'hard', campaignId };
@@ -126,10 +146,23 @@ function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId:
   }
 }
 
-/** The transaction body: store the message, its records and the contact changes. */
-export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number): Promise<IngestResult> {
+/**
+ * The transaction body: store the message, its records and the contact changes. The raw bytes
+ * kept are the first `rawMaxBytes` of the message. Suppressions and audit events carry the time
+ * they were made (for an imported message, later than its date), so that an export `--since`
+ * the last one never misses them.
+ *
+ * Safe with several receivers committing at once (see `knex-repositories.ts` for the locks):
+ * the message is claimed by its unique fingerprint, so when the same report reaches two
+ * receivers one stores it and the other waits for that commit, then counts a duplicate; each
+ * contact is read only once this transaction holds it, so its soft-bounce row, its move to
+ * `bounced`, its suppression and its audit lines all follow from the state the previous holder
+ * committed. Nothing here is kept outside the transaction: a retried attempt starts afresh.
+ */
+export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY): Promise<IngestResult> {
   const { report, receivedAt } = p;
-  const targets = p.targets.length === 0 && COUNTABLE.has(report.kind) ? await targetsFromSends(repos, report) : p.targets;
+  const now = new Date().toISOString();
+  const targets = await targetsOf(repos, p);
   let status = messageStatus(p, targets);
   const first = targets[0];
   const messageId = await repos.messages.insertIfNew({
@@ -141,7 +174,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     remoteAddress: p.input.remoteAddress ?? null,
     helo: p.input.helo ?? null,
     size: p.input.raw.length,
-    raw: p.input.raw,
+    raw: p.input.raw.length > rawMaxBytes ? p.input.raw.subarray(0, rawMaxBytes) : p.input.raw,
     kind: report.kind,
     format: report.format,
     status,
@@ -151,6 +184,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     contactKey: first?.contactKey ?? null,
   });
   if (messageId === null) {
+    // Already stored (by this receiver or another): counted in SQL, never read and written back.
     const existing = await repos.messages.recordDuplicate(p.fingerprint, receivedAt);
     return { outcome: 'duplicate', messageId: existing ?? 0, kind: report.kind, status, records: 0, changes: [] };
   }
@@ -188,6 +222,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
   let resolved = 0;
   for (const target of targets) {
     await repos.campaigns.ensure(target.campaignId, receivedAt);
+    // Locked (row lock, after the batch's key lock): the state read here is the latest committed.
     const contact = await resolveContact(repos, target, receivedAt);
     const kind = target.report?.kind ?? report.kind;
     if (!contact) {
@@ -211,9 +246,9 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
       bounceId: becameBounced ? bounceId : contact.bounceId,
       updatedAt: receivedAt,
     });
-    if (outcome.suppress) await repos.suppressions.add(contact.id, contact.email, outcome.suppress, bounceId, receivedAt);
+    if (outcome.suppress) await repos.suppressions.add(contact.id, contact.email, outcome.suppress, bounceId, now);
     for (const e of outcome.events) {
-      await repos.events.insert({ contactId: contact.id, at: receivedAt, event: e.event, fromState: e.fromState, toState: e.toState, actor: 'rebond', detail: e.detail, bounceId });
+      await repos.events.insert({ contactId: contact.id, at: now, event: e.event, fromState: e.fromState, toState: e.toState, actor: 'rebond', detail: e.detail, bounceId });
       changes.push({ contactId: contact.id, email: contact.email, campaignId: target.campaignId, event: e.event, fromState: e.fromState, toState: e.toState, detail: e.detail });
     }
   }
@@ -225,11 +260,43 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
 }
 
 /**
+ * The locks a batch of messages needs, taken before any of them is applied and in one global
+ * order (see `Committer`): the campaigns they name are created in id order, then their contact
+ * keys are locked in lock-id order; the messages themselves are then applied in fingerprint
+ * order (`byFingerprint`), so the unique fingerprint of a message that reached two receivers is
+ * also claimed in the same order by both. No transaction waits for a lock that sorts before
+ * one it holds, so receivers sharing a database never deadlock one another.
+ */
+export async function lockTargets(repos: Repositories, items: readonly Prepared[]): Promise<void> {
+  const campaigns: Array<{ id: string; at: string }> = [];
+  const keys: string[] = [];
+  for (const p of items) {
+    if (!COUNTABLE.has(p.report.kind)) continue;
+    let targets: readonly Target[] = p.targets;
+    if (needsSendLookup(p)) {
+      const found = await targetsFromSends(repos, p.report);
+      sendTargets.set(p, found);
+      targets = found;
+    }
+    for (const t of targets) {
+      campaigns.push({ id: t.campaignId, at: p.receivedAt });
+      keys.push(t.contactKey);
+    }
+  }
+  await repos.campaigns.ensureAll(campaigns);
+  await repos.contacts.lockKeys(keys);
+}
+
+export function byFingerprint(a: Prepared, b: Prepared): number {
+  return a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0;
+}
+
+/**
  * The contact a token names: by its key (the address it hashes from, if several share the key);
  * created when the report's recipient hashes to the key. Null when the token's contact is
  * unknown here and the report does not name it.
  */
-async function resolveContact(repos: Repositories, target: Target, at: string): Promise<ContactRecord | null> {
+export async function resolveContact(repos: Repositories, target: Target, at: string): Promise<ContactRecord | null> {
   const byKey = await repos.contacts.lockByKey(target.contactKey);
   if (target.email) {
     const exact = byKey.find((c) => c.email === target.email);
@@ -245,6 +312,10 @@ export interface IngestorOptions {
   readonly softThreshold: number;
   readonly logger: Logger;
   readonly maxBatch?: number;
+  /** Raw bytes kept per message (`storage.rawMaxBytes`); all of them by default. */
+  readonly rawMaxBytes?: number;
+  /** The parser's decoder chain (the built-in one by default). */
+  readonly parse?: Omit<ParseOptions, 'mailFrom'>;
 }
 
 /** The ingest service: prepares, commits through the group committer, logs what changed. */
@@ -256,12 +327,19 @@ export class Ingestor {
   private readonly inFlight = new Set<Promise<unknown>>();
   private verp: VerpSettings;
   private softThreshold: number;
+  private readonly parse: Omit<ParseOptions, 'mailFrom'>;
 
   constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
     this.verp = options.verp;
     this.softThreshold = options.softThreshold;
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold), options.maxBatch ?? 64);
+    this.parse = options.parse ?? {};
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), {
+      maxBatch: options.maxBatch ?? 64,
+      lock: lockTargets,
+      order: byFingerprint,
+      logger: this.logger,
+    });
   }
 
   /** Settings that may change while running (configuration reload). */
@@ -272,7 +350,23 @@ export class Ingestor {
 
   /** Stores and applies one message. Throws TemporaryFailure when the database cannot commit. */
   ingest(input: IngestInput): Promise<IngestResult> {
-    const work = this.run(input);
+    return this.track(this.run(input));
+  }
+
+  /** Parses and identifies a message: everything that needs no database. */
+  prepare(input: IngestInput): Promise<Prepared> {
+    return prepare(input, this.verp, this.parse);
+  }
+
+  /**
+   * Stores and applies a prepared message. Messages committed without waiting for each other
+   * are applied in the order of the calls (and grouped into shared transactions).
+   */
+  commit(prepared: Prepared): Promise<IngestResult> {
+    return this.track(this.store(prepared));
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
@@ -280,7 +374,10 @@ export class Ingestor {
   }
 
   private async run(input: IngestInput): Promise<IngestResult> {
-    const prepared = await prepare(input, this.verp);
+    return this.store(await this.prepare(input));
+  }
+
+  private async store(prepared: Prepared): Promise<IngestResult> {
     let result: IngestResult;
     try {
       result = await this.committer.submit(prepared);

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Database } from './db.js';
+import { errorText, type Logger } from '../logger.js';
+import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
 import { iso, toContact, type ContactRow } from './rows.js';
 
@@ -10,14 +12,38 @@ export function normaliseMessageId(value: string | null | undefined): string | n
 }
 
 /**
- * The knex implementation of the repositories. Concurrency: on PostgreSQL a contact row is
- * locked (`SELECT ... FOR UPDATE`) before its state is read, so two receivers handling bounces
- * for the same contact serialise on that row and neither update is lost; new rows are created
- * with `INSERT ... ON CONFLICT DO NOTHING` so that a race never fails a transaction. SQLite
- * has a single writer, which gives the same guarantee.
+ * The knex implementation of the repositories.
+ *
+ * Concurrency on PostgreSQL, where several receivers write to one database at once. Every
+ * read-modify-write of a contact (the soft-bounce row, the move to `bounced`, its suppression
+ * and audit lines) happens while the transaction holds that contact:
+ *
+ * - `lockKeys` takes a transaction-scoped advisory lock per contact key, in ascending order of
+ *   lock id, before anything else touches contacts. An advisory lock is used rather than a row
+ *   lock because it also covers a contact that does not exist yet: two receivers that both see
+ *   a new contact's first bounces create it one after the other, and the second sees the
+ *   first's changes. Taking all of a batch's keys up front in one global order is what keeps
+ *   group-commit batches from deadlocking: two batches naming the same contacts in different
+ *   orders simply queue.
+ * - the contact rows are then read with `SELECT ... FOR NO KEY UPDATE`, which also stops any
+ *   writer that does not take the advisory lock (an operator's command, the send pipeline's
+ *   SQL) from changing them underneath, while letting rows that only refer to the contact (a
+ *   send, for instance) be inserted. A transaction that locks several contacts outside ingest
+ *   should call `lockKeys` first, for the same global order. Under READ COMMITTED each statement reads the latest committed
+ *   state, so once the lock is held the read is current: no update can be lost.
+ * - rows that may be created by two receivers at once are inserted with
+ *   `INSERT ... ON CONFLICT DO NOTHING` (messages by fingerprint, campaigns, contacts,
+ *   suppressions), so a race costs a wait, never an error; counters are incremented in SQL
+ *   (`duplicates = duplicates + 1`), never read and written back.
+ *
+ * Transactions run at READ COMMITTED whatever the server's default: SERIALIZABLE would add
+ * serialisation failures (and retries) to conflicts the locks already order. SQLite has a
+ * single writer, which gives the same guarantees; `lockKeys` is a no-op there.
  */
 export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database['dialect']): Repositories {
-  const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forUpdate() as T) : q);
+  // FOR NO KEY UPDATE: excludes every other writer of the row, but not the foreign-key checks of
+  // rows that merely refer to it (a send recorded for this contact does not wait, nor deadlock).
+  const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forNoKeyUpdate() as T) : q);
 
   return {
     messages: {
@@ -60,9 +86,28 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
       async ensure(id, at) {
         await trx('campaigns').insert({ id, name: null, automation_id: null, created_at: at }).onConflict('id').ignore();
       },
+      async ensureAll(campaigns) {
+        // One statement; its rows are inserted (and any wait on a campaign another transaction
+        // is creating happens) in id order, like every transaction's.
+        const first = new Map<string, string>();
+        for (const c of campaigns) if (!first.has(c.id) || c.at < first.get(c.id)!) first.set(c.id, c.at);
+        const rows = [...first].map(([id, at]) => ({ id, at })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        if (rows.length === 0) return;
+        await trx('campaigns')
+          .insert(rows.map((c) => ({ id: c.id, name: null, automation_id: null, created_at: c.at })))
+          .onConflict('id')
+          .ignore();
+      },
     },
 
     contacts: {
+      async lockKeys(keys) {
+        if (dialect !== 'pg' || keys.length === 0) return;
+        const ids = [...new Set(keys.map(lockIdOfKey))].sort((a, b) => a - b);
+        // The sorted subquery (kept apart by OFFSET 0) feeds the volatile lock function row by
+        // row, so the locks are taken in ascending order.
+        await trx.raw('SELECT count(pg_advisory_xact_lock(?, k)) FROM (SELECT k FROM unnest(?::int4[]) AS t(k) ORDER BY k OFFSET 0) AS ordered', [ADVISORY_LOCK.CONTACT_KEY, ids]);
+      },
       async lockByKey(key) {
         const rows: ContactRow[] = await lock(trx('contacts').where({ email_key: key }).orderBy('id'));
         return rows.map(toContact);
@@ -71,8 +116,8 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
         const row: ContactRow | undefined = await lock(trx('contacts').where({ email }).first());
         return row ? toContact(row) : null;
       },
-      async lockById(id) {
-        const row: ContactRow | undefined = await lock(trx('contacts').where({ id }).first());
+      async findById(id) {
+        const row: ContactRow | undefined = await trx('contacts').where({ id }).first();
         return row ? toContact(row) : null;
       },
       async ensure(email, key, at): Promise<ContactRecord> {
@@ -166,16 +211,60 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
   };
 }
 
-/** Transactions over a database; on PostgreSQL a deadlock or serialisation failure is retried. */
-export function unitOfWork(db: Database): UnitOfWork {
+/** The advisory lock id of a contact key: 32 bits of its SHA-256 (two keys may share one: harmless). */
+export function lockIdOfKey(key: string): number {
+  return createHash('sha256').update(key).digest().readInt32BE(0);
+}
+
+export interface UnitOfWorkOptions {
+  /** Where retries are logged (`DB_RETRY`). */
+  readonly logger?: Logger;
+  /** Attempts per transaction when it loses a deadlock or a serialisation conflict (default 5). */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * Transactions over a database, retried when retrying is safe:
+ *
+ * - a deadlock victim or a serialisation failure (PostgreSQL), a busy database (SQLite): the
+ *   transaction was rolled back entirely, so running it again from the start counts nothing
+ *   twice. Up to `maxAttempts` attempts, with a growing, jittered pause between them.
+ * - a connection that died before COMMIT was sent (a PostgreSQL restart, a terminated backend):
+ *   the server rolled the transaction back; it is run once more on a new connection.
+ *
+ * A connection lost during COMMIT is never retried here: whether the commit happened is
+ * unknown. The caller answers 451, the remote server sends the message again, and the message
+ * fingerprint recognises it if the first commit did happen.
+ */
+export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitOfWork {
+  const log = options.logger?.child('storage');
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const config: Knex.TransactionConfig | undefined = db.dialect === 'pg' ? { isolationLevel: 'read committed' } : undefined;
   return {
     async transaction(work) {
+      let reconnected = false;
       for (let attempt = 1; ; attempt++) {
+        let bodyDone = false;
         try {
-          return await db.knex.transaction((trx) => work(repositoriesFor(trx, db.dialect)));
+          return await db.knex.transaction(async (trx) => {
+            const result = await work(repositoriesFor(trx, db.dialect));
+            bodyDone = true;
+            return result;
+          }, config);
         } catch (err) {
-          if (attempt < 4 && isRetryable(err)) continue;
-          throw err;
+          const conflict = isRetryable(err);
+          const lost = !conflict && !bodyDone && !reconnected && isConnectionLost(err);
+          if (!(conflict && attempt < maxAttempts) && !lost) throw err;
+          if (lost) reconnected = true;
+          const delayMs = lost ? 50 : Math.round(Math.min(1000, 20 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+          log?.log('warn', 'DB_RETRY', lost ? 'connection lost before commit; running the transaction again on a new connection' : 'transaction lost a conflict and was rolled back; running it again', {
+            attempt,
+            maxAttempts,
+            errorCode: (err as { code?: string }).code ?? null,
+            error: errorText(err),
+            delayMs,
+          });
+          await new Promise((r) => setTimeout(r, delayMs));
         }
       }
     },
@@ -186,4 +275,12 @@ export function unitOfWork(db: Database): UnitOfWork {
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY';
+}
+
+/** The connection to PostgreSQL was closed under the transaction (restart, failover, terminated). */
+export function isConnectionLost(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  if (/^(57P01|57P02|57P03|08000|08003|08006|ECONNRESET|EPIPE)$/.test(code)) return true;
+  return /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(e.message ?? '');
 }

@@ -93,13 +93,23 @@ export interface MessageRepository {
 export interface CampaignRepository {
   /** Creates a direct campaign with this id if none exists. */
   ensure(id: string, at: string): Promise<void>;
+  /** `ensure` for several campaigns in one statement, in id order (see `ContactRepository.lockKeys`). */
+  ensureAll(campaigns: ReadonlyArray<{ readonly id: string; readonly at: string }>): Promise<void>;
 }
 
 export interface ContactRepository {
+  /**
+   * Serialises this transaction with every other one that names any of these contact keys,
+   * whether the contacts exist yet or not, until it ends. The keys are locked in one global
+   * order, so two transactions that name the same contacts in different orders wait for each
+   * other instead of deadlocking. (A no-op where the database has a single writer.)
+   */
+  lockKeys(keys: readonly string[]): Promise<void>;
   /** Contacts with this VERP contact key, locked for the rest of the transaction. */
   lockByKey(key: string): Promise<ContactRecord[]>;
   lockByEmail(email: string): Promise<ContactRecord | null>;
-  lockById(id: number): Promise<ContactRecord | null>;
+  /** The contact with this id, not locked (to learn its key, then lock it with `lockKeys`). */
+  findById(id: number): Promise<ContactRecord | null>;
   /** Creates the contact if missing (never touching an existing one) and returns it, locked. */
   ensure(email: string, key: string, at: string): Promise<ContactRecord>;
   update(id: number, update: ContactUpdate): Promise<void>;

@@ -129,7 +129,25 @@ export function describeEachDatabase(title: string, body: (slot: DatabaseSlot) =
 
 /** Empties every table (children first), keeping the schema. */
 export async function resetDatabase(knex: import('knex').Knex): Promise<void> {
-  for (const table of ['contact_events', 'suppressions', 'bounces', 'messages', 'sends', 'contacts', 'campaigns', 'automations']) {
+  for (const table of ['contact_events', 'suppressions', 'replaced_bounces', 'bounces', 'messages', 'sends', 'contacts', 'campaigns', 'automations']) {
     await knex(table).delete();
   }
+}
+
+/**
+ * Declares a suite that needs PostgreSQL only (several processes sharing one database): it is
+ * skipped when REBOND_TEST_PG=off or the server does not answer (and fails when it is required).
+ * The suite creates its own databases with `createPg`.
+ */
+export function describeOnPostgres(title: string, body: () => void): void {
+  if (pgMode() === 'off') return;
+  describe(`${title} [pg]`, function () {
+    before(async function () {
+      if (!(await pgAvailable())) {
+        if (pgMode() === 'required') throw new Error(`PostgreSQL required but not reachable at ${pgAdminUrl()}`);
+        this.skip();
+      }
+    });
+    body();
+  });
 }

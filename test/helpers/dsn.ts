@@ -18,6 +18,8 @@ export interface DsnOptions {
   /** Header lines of the returned original (text/rfc822-headers). */
   readonly originalHeaders?: string;
   readonly eol?: '\r\n' | '\n';
+  /** The Date: header (default Sat, 28 Nov 2026 08:00:00 +0000). */
+  readonly date?: Date;
   /** MIME boundary (default: a new one each time). */
   readonly boundary?: string;
 }
@@ -41,7 +43,7 @@ export function makeDsn(o: DsnOptions): string {
     `From: Mail Delivery System <MAILER-DAEMON@${o.reportingMta ?? 'mta.remote.example'}>`,
     `To: ${o.to}`,
     `Subject: ${o.subject ?? 'Undelivered Mail Returned to Sender'}`,
-    `Date: Sat, 28 Nov 2026 08:00:00 +0000`,
+    `Date: ${o.date ? o.date.toUTCString().replace('GMT', '+0000') : 'Sat, 28 Nov 2026 08:00:00 +0000'}`,
     `Message-ID: <${o.messageId ?? `dsn-${n}-${Math.random().toString(36).slice(2)}@mta.remote.example`}>`,
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',

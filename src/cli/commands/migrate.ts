@@ -9,9 +9,11 @@ export function register(program: Command): void {
     .action(async (_opts, command: Command) => {
       const config = configFrom(command);
       const { migrate, openDatabase } = await import('../../storage/db.js');
-      const db = openDatabase(config.database);
+      const { createLogger } = await import('../../logger.js');
+      const logger = createLogger({ level: config.log.level, format: config.log.format });
+      const db = openDatabase({ ...config.database, logger });
       try {
-        const ran = await migrate(db);
+        const ran = await migrate(db, { logger });
         out(ran.length > 0 ? `applied: ${ran.join(', ')}` : `up to date (${redactUrl(config.database.url)})`);
       } finally {
         await db.close();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { configFrom } from '../context.js';
+import { CliError, configFrom } from '../context.js';
 
 /**
  * `rebond serve`: runs the receiver. SIGTERM or SIGINT stops it gracefully (exit status 0); a
@@ -12,8 +12,10 @@ export function register(program: Command): void {
     .description('run the SMTP bounce receiver until SIGTERM or SIGINT; SIGHUP reloads the configuration')
     .action(async (_opts, command: Command) => {
       const config = configFrom(command);
-      const { createApp, startServer } = await import('../../app.js');
-      const app = await createApp(config);
+      const { createApp, startServer, SchemaBehindError } = await import('../../app.js');
+      const app = await createApp(config).catch((err: unknown) => {
+        throw err instanceof SchemaBehindError ? new CliError(err.message, 1) : err;
+      });
       const running = await startServer(app);
 
       const reload = () => {

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './20261128000000_initial.js';
+import * as operatorTools from './20261129000000_operator_tools.js';
+import * as receivers from './20261201000000_receivers.js';
 
 export interface Migration {
   readonly name: string;
@@ -8,4 +10,4 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. A landed migration is never edited: add a new one. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, operatorTools, receivers];
