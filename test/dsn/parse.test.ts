@@ -157,5 +157,9 @@ describe('delivery-status fields', () => {
       const r = await parseMessage(Buffer.from(raw));
       expect(r.recipients[0]!.recipient, written).to.equal('a@x.example');
     }
+    for (const quoted of ['o"neil@x.example', '"john doe"@x.example']) {
+      const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: quoted, status: '5.1.1' }] });
+      expect((await parseMessage(Buffer.from(raw))).recipients[0]!.recipient).to.equal(quoted);
+    }
   });
 });

@@ -11,9 +11,11 @@ import { textFormat } from './common.js';
  */
 const SUCCESS = /\((success|relay|delivered)\)|^\s*(delivered|relayed)\s*:|successfully (delivered|relayed)|delivery (to the following recipients? )?(was |has been )?successful/i;
 
+// Reports with a delivery-status part are read by rfc3464, earlier in the chain.
 const generic = textFormat({
   name: 'bounce-text',
   detect: (mail, context) => looksLikeBounce(mail, context) && !isReplySubject(mail),
+  readsReport: false,
 });
 
 export const bounceText: Decoder = {

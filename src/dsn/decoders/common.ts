@@ -56,6 +56,8 @@ export interface TextFormat {
   isDelay?(mail: MailView): boolean;
   /** Reads the per-recipient blocks itself (for layouts the intro line cannot describe). */
   blocks?(text: string, exclude: ReadonlySet<string>, mail: MailView): RecipientBlock[];
+  /** False for a decoder of text only: it leaves message/delivery-status parts to rfc3464. */
+  readonly readsReport?: boolean;
 }
 
 /**
@@ -78,7 +80,7 @@ export function textFormat(format: TextFormat): Decoder {
       let blocks = format.blocks ? format.blocks(part, exclude, mail) : recipientBlocks(part, exclude, format.intro ?? DEFAULT_INTRO);
       if (blocks.length === 0 && !format.blocks) blocks = recipientBlocks(part, exclude, RCPT_INTRO);
       blocks = withSharedContext(blocks, part);
-      const dsn = readDsn(mail) ?? dsnInText(mail.text);
+      const dsn = (format.readsReport === false ? null : readDsn(mail)) ?? dsnInText(mail.text);
       const recipients = mergeRecipients(dsn, blocks, failedRecipientsHeader(mail), part, action);
       // Nothing opens a line with an address: look for one named in a sentence.
       const named = recipients.length === 1 && recipients[0]!.recipient === null ? proseRecipients(part, exclude) : [];
