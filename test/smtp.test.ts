@@ -59,6 +59,7 @@ describeEachDatabase('SMTP listener', (slot) => {
       expect(await dialog.command(`RCPT TO:<someone@${TEST_DOMAIN}>`)).to.match(/^550 5\.1\.1 /);
       expect(await dialog.command(`RCPT TO:<${good}>`)).to.match(/^250/);
       expect(await dialog.command(`RCPT TO:<postmaster@${TEST_DOMAIN}>`)).to.match(/^250/);
+      expect(await dialog.command('RCPT TO:<Postmaster>')).to.match(/^250/);
       expect(await dialog.command('AUTH PLAIN AGF1c2VyAHBhc3M=')).to.match(/^5\d\d/);
     } finally {
       dialog.close();

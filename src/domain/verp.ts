@@ -123,8 +123,10 @@ export function verifyToken(settings: VerpSettings, token: string): VerpToken | 
   return 'bad-signature';
 }
 
-/** Checks a recipient address: a signed token at a bounce domain, `postmaster@` it, or a refusal. */
+/** Checks a recipient address: a signed token at a bounce domain, `postmaster@` it (or bare `postmaster`), or a refusal. */
 export function checkAddress(settings: VerpSettings, address: string): VerpCheck {
+  // RFC 5321 4.1.1.3: the domainless `postmaster` must be accepted.
+  if (address.trim().toLowerCase() === 'postmaster') return { ok: true, kind: 'postmaster', domain: settings.domains[0] ?? '' };
   const m = ADDRESS.exec(address.trim().toLowerCase());
   if (!m) return { ok: false, reason: 'syntax' };
   const [, local, domain] = m as unknown as [string, string, string];

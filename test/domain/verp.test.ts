@@ -45,9 +45,10 @@ describe('VERP return paths', () => {
     }
   });
 
-  it('accepts postmaster at a bounce domain only', () => {
+  it('accepts postmaster at a bounce domain, or without a domain as RFC 5321 requires', () => {
     expect(checkAddress(settings, 'Postmaster@bounces.example.com')).to.deep.equal({ ok: true, kind: 'postmaster', domain: 'bounces.example.com' });
     expect(checkAddress(settings, 'postmaster@evil.example').ok).to.equal(false);
+    expect(checkAddress(settings, 'POSTMASTER')).to.deep.equal({ ok: true, kind: 'postmaster', domain: 'bounces.example.com' });
   });
 
   it('accepts a token signed with a previous secret after a rotation', () => {
