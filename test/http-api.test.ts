@@ -98,7 +98,7 @@ describeEachDatabase('HTTP JSON API', (slot) => {
 
   it('answers bad input with 400 naming each bad field, and touches nothing', async () => {
     const cases: Array<[string, Parameters<typeof request>[2], RegExp]> = [
-      ['/api/campaigns?limit=0', {}, /query\.limit/],
+      ['/api/campaigns?limit=0', {}, /query\.limit: must be at least 1/],
       ['/api/campaigns?limit=abc', {}, /query\.limit: must be a whole number/],
       ['/api/campaigns?limit=5000', {}, /query\.limit/],
       ['/api/campaigns?colour=red', {}, /colour/],
@@ -115,7 +115,7 @@ describeEachDatabase('HTTP JSON API', (slot) => {
       ['/api/deliveries', { body: { campaignId: 'spring-sale' } }, /body\.email/],
       ['/api/suppressions/check', { body: { emails: [] } }, /body\.emails: at least one address/],
       ['/api/contacts/user0@gmail.example/unbounce', { body: { reason: '  ', operator: 'jane' } }, /body\.reason: a reason is required/],
-      ['/api/contacts/user0@gmail.example/unbounce', { body: { reason: 'checked with the customer' } }, /body\.operator/],
+      ['/api/contacts/user0@gmail.example/unbounce', { body: { reason: 'checked with the customer' } }, /body\.operator: an operator name is required/],
     ];
     for (const [path, o, message] of cases) {
       const r = await api(path, o);

@@ -28,7 +28,9 @@ describe('reports pages in a browser', function () {
   let base: string;
   let seeded: Seeded;
   const count = async (q: Promise<Array<Record<string, unknown>>> | unknown) => Number(((await q) as Array<Record<string, unknown>>)[0]!['n']);
-  const cells = (selector: string) => page.$$eval(selector, (rows) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => (td.textContent ?? '').trim())));
+  // The text of each cell of each row matched (runs in the page; typed without the DOM library).
+  type Node = { textContent: string | null; querySelectorAll(selector: string): ArrayLike<Node> };
+  const cells = (selector: string) => page.$$eval(selector, (rows) => rows.map((r) => Array.from((r as unknown as Node).querySelectorAll('td'), (td) => (td.textContent ?? '').trim())));
 
   before(async () => {
     tdb = createSqlite();
@@ -59,7 +61,7 @@ describe('reports pages in a browser', function () {
     const [session] = await context.cookies();
     expect(session).to.deep.include({ name: 'rebond_session', httpOnly: true, sameSite: 'Strict' });
     expect(session!.value).not.to.contain(TEST_TOKEN);
-    expect(await page.evaluate(() => document.cookie)).to.equal('');
+    expect(await page.evaluate('document.cookie')).to.equal('');
   });
 
   it("shows a campaign's summary box: the rate, the number of bounced contacts on hover, the list on click", async () => {
@@ -177,7 +179,7 @@ describe('reports pages in a browser', function () {
     // The browser will not send the form without both fields; the server refuses it too.
     await page.click('[data-testid=unbounce-form] button[type=submit]');
     expect(new URL(page.url()).pathname).to.equal('/contacts/user0%40gmail.example');
-    expect(await page.$eval('#reason', (el) => (el as HTMLTextAreaElement).validity.valueMissing)).to.equal(true);
+    expect(await page.$eval('#reason', (el) => (el as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).to.equal(true);
     const refused = await context.request.post(`${base}/contacts/user0%40gmail.example/unbounce`, { form: { reason: '', operator: 'jane' }, headers: { origin: base } });
     expect(refused.status()).to.equal(400);
     expect(await refused.text()).to.contain('A reason is required to unbounce a contact.');

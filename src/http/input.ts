@@ -31,19 +31,19 @@ const count = (min: number, max: number) =>
     .string()
     .regex(/^\d{1,9}$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 export const limit = count(1, 1000).optional();
 export const offset = count(0, 1_000_000_000).optional();
 
 export const EMAIL = /^[^@\s]+@[^@\s]+$/;
 export const email = z
-  .string()
+  .string({ error: 'an email address is required' })
   .transform((e) => e.trim().toLowerCase())
   .pipe(z.string().max(320, 'must be at most 320 characters').regex(EMAIL, 'must be an email address'));
 
 export const campaignId = (prefix: () => string) =>
-  z.string().superRefine((id, ctx) => {
+  z.string({ error: 'a campaign id is required' }).superRefine((id, ctx) => {
     try {
       checkCampaignId(id, prefix());
     } catch (err) {
@@ -92,8 +92,8 @@ export const contactQuery = z.object({ historyLimit: limit, historyOffset: offse
 
 export const unbounceBody = z
   .object({
-    reason: z.string().trim().min(1, 'a reason is required').max(1000, 'must be at most 1000 characters'),
-    operator: z.string().trim().min(1, 'an operator name is required').max(100, 'must be at most 100 characters'),
+    reason: z.string({ error: 'a reason is required' }).trim().min(1, 'a reason is required').max(1000, 'must be at most 1000 characters'),
+    operator: z.string({ error: 'an operator name is required' }).trim().min(1, 'an operator name is required').max(100, 'must be at most 100 characters'),
   })
   .strict();
 
