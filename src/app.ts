@@ -271,6 +271,11 @@ export async function startServer(app: App): Promise<RunningServer> {
       return stopping;
     },
     reload(next) {
+      // Checked first: a running HTTP server keeps needing a token.
+      if (http) {
+        const problems = httpProblems({ ...next, http: { ...next.http, enabled: true, host: app.config.http.host } });
+        if (problems.length > 0) throw new ConfigError(problems);
+      }
       // Checked first: an unreadable TLS file leaves everything as it was.
       smtp.update({ ...next.smtp, host: app.config.smtp.host, port: app.config.smtp.port }, next.mode === app.config.mode ? next.verp : app.config.verp);
       const result = app.reload(next);

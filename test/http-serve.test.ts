@@ -31,7 +31,7 @@ describe('rebond serve with the HTTP server', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves the API on its own port, takes a new token on SIGHUP, and stops with the listener on SIGTERM', async () => {
+  it('serves the API on its own port, takes a new token on SIGHUP (never none), and stops with the listener on SIGTERM', async () => {
     const file = join(dir, 'rebond.json');
     const write = (tokens: string[]) => writeFileSync(file, JSON.stringify({ verp: { secret: TEST_SECRET, domains: [TEST_DOMAIN] }, http: { enabled: true, port: 0, tokens } }));
     write([TEST_TOKEN]);
@@ -47,6 +47,11 @@ describe('rebond serve with the HTTP server', function () {
     const reloaded = await receiver.waitForLog('CONFIG_RELOADED');
     expect(reloaded['applied']).to.deep.equal(['http.tokens']);
     expect((await request(base, '/api/campaigns', { token: TEST_TOKEN })).status).to.equal(401);
+    expect((await request(base, '/api/campaigns', { token: NEW_TOKEN })).status).to.equal(200);
+    // A configuration that leaves the running HTTP server without a token is refused whole.
+    write([]);
+    receiver.child.kill('SIGHUP');
+    expect((await receiver.waitForLog('CONFIG_RELOAD_FAILED'))['error']).to.contain('http.tokens');
     expect((await request(base, '/api/campaigns', { token: NEW_TOKEN })).status).to.equal(200);
 
     receiver.child.kill('SIGTERM');
