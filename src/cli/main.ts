@@ -4,6 +4,7 @@ import { register as registerCheck } from './commands/check.js';
 import { register as registerContact } from './commands/contact.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerParse } from './commands/parse.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerReport } from './commands/report.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .option('--dev', 'development mode: a missing or weak VERP secret is replaced by a built-in one, loudly')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerServe, registerVerp, registerMigrate, registerCheck, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune]) register(program);
+  for (const register of [registerServe, registerVerp, registerMigrate, registerCheck, registerReport, registerContact, registerSuppression, registerImport, registerReplay, registerPrune, registerParse]) register(program);
   return program;
 }
 

@@ -40,10 +40,18 @@ export function typedValue(value: string | undefined): string | null {
   return v.length > 0 ? v : null;
 }
 
-/** An address from a typed field, without angle brackets, lowercased. */
+/**
+ * An address from a typed field, without angle brackets, lowercased: `rfc822; <a@x>`,
+ * `rfc822;a@x (comment)`, `rfc822; "Name" <a@x>` all give `a@x`; a quoted local part
+ * (`"john doe"@x`, `o"neil@x`) is kept as written.
+ */
 export function typedAddress(value: string | undefined): string | null {
   const v = typedValue(value);
   if (!v) return null;
-  const unbracketed = v.replace(/^<|>$/g, '').trim();
-  return unbracketed.includes('@') ? unbracketed.toLowerCase() : null;
+  const bracketed = /<([^<>\s]+@[^<>\s]+)>/.exec(v);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  const bare = v.replace(/\s*\([^()]*\)\s*$/, '').trim();
+  if (/^("[^"]*"|[^\s<>]+)@[^\s<>@]+$/.test(bare)) return bare.replace(/\.$/, '').toLowerCase();
+  const m = /([^\s<>"(),;]+@[^\s<>"(),;]+)/.exec(v);
+  return m ? m[1]!.replace(/\.$/, '').toLowerCase() : null;
 }

@@ -16,6 +16,8 @@ export interface MailView {
   readonly reportType: string | null;
   /** The plain text of the message (text/plain parts, or HTML reduced to text). */
   readonly text: string;
+  /** The start of the text, where the markers of a format are: what decoders test to recognise one. */
+  readonly head: string;
   /** Bodies of message/delivery-status and message/global-delivery-status parts. */
   readonly deliveryStatus: readonly string[];
   /** Bodies of message/feedback-report parts (ARF). */
@@ -26,6 +28,8 @@ export interface MailView {
   readonly embedded: readonly Buffer[];
   /** What went wrong while reading the MIME structure (the view is then best effort). */
   readonly problems: readonly string[];
+  /** Answers computed once per message by the decoders' shared questions (see signals.ts). */
+  readonly memo: Map<string, unknown>;
 }
 
 export interface MimeLimits {
@@ -41,8 +45,11 @@ const DSN_TYPES = new Set(['message/delivery-status', 'message/global-delivery-s
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/rfc822-headers']);
 // Text is capped so that a huge body cannot make every later regular expression slow.
 const MAX_TEXT = 256 * 1024;
+// Format markers are at the top of a report: recognising one never scans a long quoted original.
+const HEAD_CHARS = 16 * 1024;
 
-export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
+export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
+  const raw = withLineFeeds(input);
   try {
     const parsed = await simpleParser(raw, {
       keepDeliveryStatus: true,
@@ -62,16 +69,24 @@ export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LI
     const feedbackReports: string[] = [];
     const originalHeaders: string[] = [];
     const embedded: Buffer[] = [];
+    const attachedText: string[] = [];
     for (const att of parsed.attachments as Attachment[]) {
       const type = (att.contentType || '').toLowerCase();
-      if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
+      if (type === 'text/plain' && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
+      else if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
       else if (type === 'message/feedback-report') feedbackReports.push(decodeText(att.content, false));
       else if (ORIGINAL_TYPES.has(type)) {
         originalHeaders.push(headerSection(att.content));
         if (type === 'message/rfc822' || type === 'message/global') embedded.push(att.content);
       }
     }
-    const text = (parsed.text ?? '').slice(0, MAX_TEXT);
+    // A notification sent as a text attachment ("details.txt"), or a multipart whose boundary
+    // matches nothing: read what there is rather than an empty text.
+    let body = parsed.text ?? '';
+    if (!body.trim() && attachedText.length > 0) body = attachedText.join('\n');
+    if (!body.trim() && parsed.attachments.length === 0) body = bodyOf(raw);
+    const text = body.slice(0, MAX_TEXT);
+    const problems = parsed.headerLines.length === 0 ? ['no header found: not an email message'] : [];
     return {
       headers,
       from: parsed.from?.value?.[0]?.address?.toLowerCase() ?? firstAddress(headers.get('from')?.[0]),
@@ -80,20 +95,32 @@ export async function readMail(raw: Buffer, limits: MimeLimits = DEFAULT_MIME_LI
       contentType: (ct?.value ?? 'text/plain').toLowerCase(),
       reportType: ct?.params?.['report-type']?.toLowerCase() ?? null,
       text,
+      head: text.slice(0, HEAD_CHARS),
       deliveryStatus,
       feedbackReports,
       originalHeaders,
       embedded,
-      problems: [],
+      problems,
+      memo: new Map(),
     };
   } catch (err) {
     return crudeView(raw, `MIME parsing failed: ${(err as Error).message}`);
   }
 }
 
+/**
+ * A message whose lines end in a bare CR (old Mac mail, some gateways) gets CRLF endings, so
+ * that the MIME parser sees its lines. Messages with LF or CRLF endings are returned as they are.
+ */
+export function withLineFeeds(raw: Buffer): Buffer {
+  const head = raw.subarray(0, 8192);
+  if (head.includes(10) || !head.includes(13)) return raw;
+  return Buffer.from(raw.toString('latin1').replace(/\r/g, '\r\n'), 'latin1');
+}
+
 /** A view from a plain split of headers and body, for input mailparser refuses. */
 export function crudeView(raw: Buffer, problem: string): MailView {
-  const text = raw.subarray(0, MAX_TEXT * 2).toString('latin1');
+  const text = withLineFeeds(raw).subarray(0, MAX_TEXT * 2).toString('latin1');
   const split = /\r?\n\r?\n/.exec(text);
   const head = split ? text.slice(0, split.index) : text;
   const body = split ? text.slice(split.index + split[0].length) : '';
@@ -106,11 +133,13 @@ export function crudeView(raw: Buffer, problem: string): MailView {
     contentType: (headers.get('content-type')?.[0] ?? 'text/plain').split(';')[0]!.trim().toLowerCase(),
     reportType: null,
     text: body.slice(0, MAX_TEXT),
+    head: body.slice(0, HEAD_CHARS),
     deliveryStatus: [],
     feedbackReports: [],
     originalHeaders: [],
     embedded: [],
     problems: [problem],
+    memo: new Map(),
   };
 }
 
@@ -122,6 +151,13 @@ function structured(value: unknown): { value: string; params: Record<string, str
 
 function decodeText(content: Buffer, utf8: boolean): string {
   return content.toString(utf8 ? 'utf8' : 'latin1').slice(0, MAX_TEXT);
+}
+
+/** The raw body of a message (after the first empty line), as latin1 text, capped. */
+function bodyOf(raw: Buffer): string {
+  const text = raw.subarray(0, MAX_TEXT * 2).toString('latin1');
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? text.slice(m.index + m[0].length) : '';
 }
 
 /** The header section of a message (everything before the first empty line). */

@@ -1,8 +1,11 @@
 import { classifyStatus } from '../domain/classify.js';
-import { NO_CODE_FOUND, findStatusCodes, formatStatusCode, mostSpecific, parseStatusCode, type StatusCode } from '../domain/status-code.js';
+import { NO_CODE_FOUND, formatStatusCode, specificity, type StatusCode } from '../domain/status-code.js';
+import { enhancedCodes, leadingCode, replyCodeStatus, replyCodes } from './codes.js';
 import { DECODERS } from './decoders/index.js';
-import { readMail, type MailView, type MimeLimits } from './mime.js';
+import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.js';
+import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase } from './phrases.js';
+import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
 export interface ParseOptions {
@@ -12,10 +15,32 @@ export interface ParseOptions {
   readonly decoders?: readonly Decoder[];
 }
 
+/** How deep reports wrapped in message/rfc822 are looked into. */
+const MAX_NESTING = 2;
+
 /** Raw message -> parsed report. Never throws: problems are collected on the result. */
 export async function parseMessage(raw: Buffer, options: ParseOptions = {}): Promise<ParsedReport> {
+  return parseAt(raw, options, 0);
+}
+
+async function parseAt(raw: Buffer, options: ParseOptions, depth: number): Promise<ParsedReport> {
+  const decoders = options.decoders ?? DECODERS;
   const mail = await readMail(raw, options.limits);
-  return decodeMail(mail, { mailFrom: options.mailFrom ?? null }, options.decoders ?? DECODERS);
+  const report = decodeMail(mail, { mailFrom: options.mailFrom ?? null }, decoders);
+  if (depth >= MAX_NESTING || !weak(report) || mail.embedded.length === 0) return report;
+  // A report wrapped in a message/rfc822 part (forwarded, or wrapped by a gateway).
+  for (const inner of mail.embedded.slice(0, 3)) {
+    const nested = await parseAt(inner, { ...options, mailFrom: null }, depth + 1);
+    if (nested.format === 'none' || weak(nested) || nested.kind === 'unknown') continue;
+    return { ...nested, messageId: report.messageId, from: report.from, subject: report.subject, problems: [...report.problems, ...nested.problems, 'read from a report inside a message/rfc822 part'] };
+  }
+  return report;
+}
+
+/** Nothing better than "unknown" or a fallback bounce with neither recipient nor code. */
+function weak(report: ParsedReport): boolean {
+  if (report.format === 'none') return true;
+  return report.format === 'bounce-text' && report.recipients.every((r) => r.recipient === null && r.statusSource === 'default');
 }
 
 /**
@@ -25,8 +50,11 @@ export async function parseMessage(raw: Buffer, options: ParseOptions = {}): Pro
 export function envelopeSenderOf(raw: Buffer): string | null {
   const head = raw.subarray(0, 64 * 1024).toString('latin1');
   const end = head.search(/\r?\n\r?\n/);
-  const m = /^return-path:[ \t]*<([^>]*)>/im.exec(end >= 0 ? head.slice(0, end) : head);
-  return m ? m[1]!.trim().toLowerCase() : null;
+  const m = /^return-path:[ \t]*(?:<([^>\r\n]*)>|([^\s<>]+))/im.exec(end >= 0 ? head.slice(0, end) : head);
+  if (!m) return null;
+  const sender = (m[1] ?? m[2] ?? '').trim().toLowerCase();
+  // Some MTAs write the null sender as <MAILER-DAEMON> when they store a bounce.
+  return sender === 'mailer-daemon' || sender === '<>' ? '' : sender;
 }
 
 export function decodeMail(mail: MailView, context: DecodeContext, decoders: readonly Decoder[] = DECODERS): ParsedReport {
@@ -45,7 +73,14 @@ export function decodeMail(mail: MailView, context: DecodeContext, decoders: rea
 
 function finish(mail: MailView, format: string, decoded: Decoded, problems: string[]): ParsedReport {
   // A report structure with no recipient group is still a bounce: one recipient, no code.
-  const raws = decoded.kind === undefined && decoded.recipients.length === 0 ? [{ recipient: null, action: 'failed' }] : decoded.recipients;
+  let raws = decoded.kind === undefined && decoded.recipients.length === 0 ? [{ recipient: null, action: 'failed' }] : decoded.recipients;
+  // Text bounces quote the original inline: its headers identify the send as well as a MIME part.
+  const originalHeaders = mail.originalHeaders.length > 0 ? mail.originalHeaders : quotedHeaders(mail.text);
+  // A report that names nobody: the returned original was sent to one address, that is the one.
+  if (raws.length === 1 && raws[0]!.recipient === null && decoded.kind === undefined) {
+    const to = soleRecipientOf(originalHeaders, mail);
+    if (to) raws = [{ ...raws[0]!, recipient: to }];
+  }
   const recipients = raws.map((r) => finishRecipient(r, decoded.kind));
   return {
     format,
@@ -57,9 +92,24 @@ function finish(mail: MailView, format: string, decoded: Decoded, problems: stri
     messageId: mail.messageId,
     from: mail.from,
     subject: mail.subject,
-    originalHeaders: mail.originalHeaders,
+    originalHeaders,
+    originalMessageIds: messageIdsIn([...originalHeaders, ...mail.deliveryStatus, ...mail.feedbackReports]),
     problems,
   };
+}
+
+/** The single address of the returned original's `To:` (not the report's own addresses). */
+function soleRecipientOf(originalHeaders: readonly string[], mail: MailView): string | null {
+  const found = new Set<string>();
+  for (const block of originalHeaders) {
+    const m = /^to:[ \t]*([^\r\n]*(?:\r?\n[ \t]+[^\r\n]*)*)/im.exec(block);
+    if (!m) continue;
+    for (const part of m[1]!.split(',')) {
+      const a = firstAddress(part);
+      if (a && a !== mail.from && !(mail.headers.get('to') ?? []).some((t) => t.toLowerCase().includes(a))) found.add(a);
+    }
+  }
+  return found.size === 1 ? [...found][0]! : null;
 }
 
 /** A report is a bounce if any recipient failed; else a delay; else a delivery notice. */
@@ -69,7 +119,7 @@ function messageKind(recipients: readonly RecipientReport[]): ReportKind {
   return 'unknown';
 }
 
-export function kindOfAction(action: string | null): ReportKind | null {
+export function kindOfAction(action: string | null | undefined): ReportKind | null {
   switch (action) {
     case 'failed':
       return 'bounce';
@@ -85,7 +135,9 @@ export function kindOfAction(action: string | null): ReportKind | null {
 }
 
 function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefined): RecipientReport {
-  const kind = kindOfAction(raw.action) ?? messageKindHint ?? 'bounce';
+  // A recipient group without an Action: its status class says what happened.
+  const statusClass = leadingCode(raw.status)?.cls;
+  const kind = kindOfAction(raw.action) ?? messageKindHint ?? (statusClass === 2 ? 'delivery' : 'bounce');
   const chosen = chooseStatus(raw, kind);
   let status: string | null = chosen?.code ?? null;
   let statusSource: StatusSource | null = chosen?.source ?? null;
@@ -109,33 +161,70 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
     statusSource,
     type,
     description,
-    diagnostic: raw.diagnostic ?? null,
-    remoteMta: raw.remoteMta ?? null,
+    diagnostic: raw.diagnostic?.trim() || compact(raw.text),
+    remoteMta: raw.remoteMta ?? remoteMtaIn(raw.text),
     lastAttemptDate: raw.lastAttemptDate ?? null,
   };
 }
 
+/** A recipient's paragraph of text on one line, capped, for display as its diagnostic. */
+function compact(text: string | null | undefined): string | null {
+  if (!text) return null;
+  const one = text.replace(/\s+/g, ' ').trim();
+  if (one.length === 0) return null;
+  return one.length > 500 ? `${one.slice(0, 497)}...` : one;
+}
+
 /**
- * The most specific code the report carries for this recipient: `Status:` (refined by a more
- * specific diagnostic code), else the diagnostic's code, else a code in the recipient's text,
- * else a code inferred from an unambiguous phrase. Success codes do not count for failures.
+ * The most specific code the report carries for this recipient:
+ * 1. `Status:`, refined by a more specific code of the diagnostic or the recipient's text
+ *    (any failure code for a generic `X.0.0`; same class and subject for `X.Y.0`) -> `status`
+ *    (or where the refinement was found);
+ * 2. else the most specific enhanced code of the diagnostic -> `diagnostic`, then of the
+ *    recipient's text -> `text`;
+ * 3. else a code inferred from an unambiguous phrase -> `phrase` (class from the SMTP reply
+ *    written before it, else from the kind);
+ * 4. else the meaning of a bare SMTP reply code (`550`) -> `diagnostic` or `text`;
+ * 5. else nothing (a bounce then gets 9.1.1, `default`).
+ * Success codes do not count for failures, nor failure codes for deliveries.
  */
 function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
-  const usable = (c: StatusCode | null): c is StatusCode => c !== null && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
-  const status = parseStatusCode(raw.status);
-  const diagnostic = findStatusCodes(raw.diagnostic).filter(usable);
+  const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
+  const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
+  const diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
+  const inText = enhancedCodes(raw.text).filter(usable);
   if (usable(status)) {
-    const best = mostSpecific(status, diagnostic)!;
-    return { code: formatStatusCode(best), source: best === status ? 'status' : 'diagnostic' };
+    const level = specificity(status);
+    // A generic X.0.0 (Exim writes 5.0.0 for everything, even after a 4.7.1 greylisting that
+    // timed out) is refined by any more specific failure code; X.Y.0 by the same class and subject.
+    const refines = (c: StatusCode): boolean => specificity(c) > level && (level === 0 || (c.cls === status.cls && c.subject === status.subject));
+    const fromDiagnostic = best(diagnostic.filter(refines));
+    if (fromDiagnostic) return { code: formatStatusCode(fromDiagnostic), source: 'diagnostic' };
+    const fromText = best(inText.filter(refines));
+    if (fromText) return { code: formatStatusCode(fromText), source: 'text' };
+    return { code: formatStatusCode(status), source: 'status' };
   }
-  if (diagnostic.length > 0) return { code: formatStatusCode(mostSpecific(null, diagnostic)!), source: 'diagnostic' };
-  const inText = findStatusCodes(raw.text).filter(usable);
-  if (inText.length > 0) return { code: formatStatusCode(mostSpecific(null, inText)!), source: 'text' };
+  const d = best(diagnostic);
+  if (d) return { code: formatStatusCode(d), source: 'diagnostic' };
+  const t = best(inText);
+  if (t) return { code: formatStatusCode(t), source: 'text' };
   if (kind !== 'bounce' && kind !== 'delay') return null;
   const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'));
   if (phrase) {
     const cls = phrase.replyClass ?? (kind === 'delay' ? 4 : 5);
     return { code: `${cls}.${phrase.detail}`, source: 'phrase' };
   }
+  const fits = (reply: number): boolean => (kind === 'delay' ? reply >= 400 && reply < 500 : reply >= 400);
+  const replyInDiagnostic = replyCodes(raw.diagnostic).find(fits);
+  if (replyInDiagnostic) return { code: replyCodeStatus(replyInDiagnostic)!, source: 'diagnostic' };
+  const replyInText = replyCodes(raw.text).find(fits);
+  if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text' };
   return null;
+}
+
+/** The most specific of several codes; the first one written among equals. */
+function best(codes: readonly StatusCode[]): StatusCode | null {
+  let chosen: StatusCode | null = null;
+  for (const c of codes) if (!chosen || specificity(c) > specificity(chosen)) chosen = c;
+  return chosen;
 }

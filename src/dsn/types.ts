@@ -78,7 +78,12 @@ export interface ParsedReport {
   readonly messageId: string | null;
   readonly from: string | null;
   readonly subject: string;
-  /** Header sections of the returned original(s), for identification. */
+  /**
+   * Header sections of the returned original(s), for identification: message/rfc822 and
+   * text/rfc822-headers parts, or the headers quoted in the text of a plain-text bounce.
+   */
   readonly originalHeaders: readonly string[];
+  /** The Message-IDs of the returned original(s) (our outgoing Message-ID), without brackets. */
+  readonly originalMessageIds: readonly string[];
   readonly problems: readonly string[];
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { silentMetrics, type Metrics } from '../metrics.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
 import { Committer, isUnavailable } from './committer.js';
-import { identify, type Target } from './identify.js';
+import { identify, targetFromSend, type Target } from './identify.js';
 
 /**
  * Ingest: raw message -> parse -> identify -> classify -> rules -> one transaction. Parsing and
@@ -94,10 +94,44 @@ export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omi
   };
 }
 
-export function messageStatus(p: Prepared): MessageStatus {
+export function messageStatus(p: Prepared, targets: readonly Target[] = p.targets): MessageStatus {
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
-  if (COUNTABLE.has(p.report.kind) && p.targets.length === 0) return 'unattributed';
+  if (COUNTABLE.has(p.report.kind) && targets.length === 0) return 'unattributed';
   return 'processed';
+}
+
+/**
+ * The last identification fallback, inside the transaction: the returned original's Message-ID,
+ * when the send pipeline recorded it with the send (`sends.message_id`). Looked up in the lock
+ * phase of a batch (`lockTargets`), so that the contact's key is locked in the global order
+ * with the others; the targets found are kept for `applyPrepared` of the same attempt.
+ */
+const sendTargets = new WeakMap<Prepared, Target[]>();
+
+function needsSendLookup(p: Prepared): boolean {
+  return p.targets.length === 0 && COUNTABLE.has(p.report.kind) && p.report.originalMessageIds.length > 0;
+}
+
+async function targetsFromSends(repos: Repositories, report: ParsedReport): Promise<Target[]> {
+  for (const id of report.originalMessageIds.slice(0, 5)) {
+    const send = await repos.sends.findByMessageId(id);
+    if (!send) continue;
+    const contact = await repos.contacts.findById(send.contactId);
+    if (contact) return [targetFromSend(send, contact, report)];
+  }
+  return [];
+}
+
+/** The targets of a message: its own, or those its original's Message-ID names (locked). */
+async function targetsOf(repos: Repositories, p: Prepared): Promise<readonly Target[]> {
+  if (!needsSendLookup(p)) return p.targets;
+  const found = sendTargets.get(p);
+  sendTargets.delete(p);
+  if (found) return found;
+  // Applied without a lock phase: look up and lock here.
+  const targets = await targetsFromSends(repos, p.report);
+  await repos.contacts.lockKeys(targets.map((t) => t.contactKey));
+  return targets;
 }
 
 export function signalFor(kind: ReportKind, report: RecipientReport | null, campaignId: string): Signal | null {
@@ -131,8 +165,9 @@ export function signalFor(kind: ReportKind, report: RecipientReport | null, camp
 export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY): Promise<IngestResult> {
   const { report, receivedAt } = p;
   const now = new Date().toISOString();
-  let status = messageStatus(p);
-  const first = p.targets[0];
+  const targets = await targetsOf(repos, p);
+  let status = messageStatus(p, targets);
+  const first = targets[0];
   const messageId = await repos.messages.insertIfNew({
     fingerprint: p.fingerprint,
     receivedAt,
@@ -184,13 +219,13 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
 
   if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
 
-  if (p.targets.length === 0) {
+  if (targets.length === 0) {
     for (const r of report.recipients) await record(r, r.kind, null, null, false);
     return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
   }
 
   let resolved = 0;
-  for (const target of p.targets) {
+  for (const target of targets) {
     await repos.campaigns.ensure(target.campaignId, receivedAt);
     // Locked (row lock, after the batch's key lock): the state read here is the latest committed.
     const contact = await resolveContact(repos, target, receivedAt);
@@ -242,7 +277,13 @@ export async function lockTargets(repos: Repositories, items: readonly Prepared[
   const keys: string[] = [];
   for (const p of items) {
     if (!COUNTABLE.has(p.report.kind)) continue;
-    for (const t of p.targets) {
+    let targets: readonly Target[] = p.targets;
+    if (needsSendLookup(p)) {
+      const found = await targetsFromSends(repos, p.report);
+      sendTargets.set(p, found);
+      targets = found;
+    }
+    for (const t of targets) {
       campaigns.push({ id: t.campaignId, at: p.receivedAt });
       keys.push(t.contactKey);
     }

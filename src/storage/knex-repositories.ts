@@ -116,6 +116,10 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
         const row: ContactRow | undefined = await lock(trx('contacts').where({ email }).first());
         return row ? toContact(row) : null;
       },
+      async findById(id) {
+        const row: ContactRow | undefined = await trx('contacts').where({ id }).first();
+        return row ? toContact(row) : null;
+      },
       async ensure(email, key, at): Promise<ContactRecord> {
         await trx('contacts')
           .insert({ email, email_key: key, state: 'active', soft_campaigns: '[]', complained: false, created_at: at, updated_at: at })

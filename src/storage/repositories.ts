@@ -108,6 +108,8 @@ export interface ContactRepository {
   /** Contacts with this VERP contact key, locked for the rest of the transaction. */
   lockByKey(key: string): Promise<ContactRecord[]>;
   lockByEmail(email: string): Promise<ContactRecord | null>;
+  /** The contact with this id, not locked (to learn its key, then lock it with `lockKeys`). */
+  findById(id: number): Promise<ContactRecord | null>;
   /** Creates the contact if missing (never touching an existing one) and returns it, locked. */
   ensure(email: string, key: string, at: string): Promise<ContactRecord>;
   update(id: number, update: ContactUpdate): Promise<void>;

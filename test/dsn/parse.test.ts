@@ -82,3 +82,84 @@ describe('parsing', () => {
     }
   });
 });
+
+describe('codes in prose', () => {
+  const textBounce = (body: string) => Buffer.from(`From: MAILER-DAEMON@mta.example\r\nTo: x@bounces.example.com\r\nSubject: Undelivered Mail\r\nX-Failed-Recipients: gone@target.example\r\n\r\n${body}\r\n`);
+  const statusOf = async (body: string) => {
+    const r = (await parseMessage(textBounce(body), { mailFrom: '' })).recipients[0]!;
+    return [r.status, r.statusSource];
+  };
+
+  it('reads a code from a multi-line SMTP reply, a qmail or Exchange #code, and a parenthesised one', async () => {
+    expect(await statusOf('550-5.1.1 The email account that you tried to reach does not exist.')).to.deep.equal(['5.1.1', 'text']);
+    expect(await statusOf('Sorry, no mailbox here by that name. (#5.1.1)')).to.deep.equal(['5.1.1', 'text']);
+    expect(await statusOf('<mx.corp.example #5.2.2>')).to.deep.equal(['5.2.2', 'text']);
+  });
+
+  it('prefers the most specific code written, whatever its position', async () => {
+    expect(await statusOf('<mx #5.0.0 smtp;550 5.1.1 <gone@target.example>... User unknown>')).to.deep.equal(['5.1.1', 'text']);
+  });
+
+  it('does not take an IP address, a version number or a qmail state for a code', async () => {
+    expect(await statusOf('host 10.5.1.1 said: 550 sorry (state 14). Exim 4.94.2')).to.deep.equal(['5.0.0', 'text']);
+  });
+
+  it('infers a code from a phrase, its class from the SMTP reply before it', async () => {
+    expect(await statusOf('Remote host said: 452 mailbox full, try later')).to.deep.equal(['4.2.2', 'phrase']);
+    expect(await statusOf('Remote host said: 550 No such user here (state 14).')).to.deep.equal(['5.1.1', 'phrase']);
+  });
+
+  it('falls back to the meaning of a bare SMTP reply code, then to 9.1.1', async () => {
+    expect(await statusOf('Remote host said: 553 sorry, that domain is not in my list')).to.deep.equal(['5.1.3', 'text']);
+    expect(await statusOf('Something went wrong.')).to.deep.equal(['9.1.1', 'default']);
+  });
+
+  it('never counts an auto-reply or a challenge that carries bounce-like words as a bounce', async () => {
+    const ooo = 'From: a@corp.example\r\nTo: x@bounces.example.com\r\nSubject: Automatic reply: Undeliverable\r\nAuto-Submitted: auto-replied\r\n\r\nI am away. 550 5.1.1\r\n';
+    expect((await parseMessage(Buffer.from(ooo), { mailFrom: '' })).kind).to.equal('autoreply');
+    const human = 'From: b@person.example\r\nTo: x@bounces.example.com\r\nSubject: Re: Mail delivery failed\r\n\r\nWhy did I get this? 550 5.1.1\r\n';
+    expect((await parseMessage(Buffer.from(human), { mailFrom: 'b@person.example' })).kind).to.equal('unknown');
+  });
+});
+
+describe('the returned original', () => {
+  it("collects its Message-ID from its headers and from the report's X-Original-Message-ID", async () => {
+    const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: 'a@x.example', status: '5.1.1' }], originalHeaders: 'From: a@b.example\nMessage-ID: <m1@sender.example>' }).replace('Reporting-MTA:', 'X-Original-Message-ID: <m2@sender.example>\r\nReporting-MTA:');
+    const r = await parseMessage(Buffer.from(raw));
+    expect(r.originalMessageIds).to.deep.equal(['m1@sender.example', 'm2@sender.example']);
+  });
+
+  it('reads the headers a text bounce quotes, after base64 decoding, and names the recipient from its To:', async () => {
+    const body = 'Your message could not be delivered.\n\n--- Original message follows ---\n\nReturn-Path: <bounce+c1-k-s@bounces.example.com>\nMessage-ID: <m3@sender.example>\nTo: only@dest.example\nSubject: Hi\n';
+    const raw = `From: MAILER-DAEMON@mta.example\r\nSubject: Returned mail\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(body).toString('base64')}\r\n`;
+    const r = await parseMessage(Buffer.from(raw), { mailFrom: '' });
+    expect(r.originalMessageIds).to.deep.equal(['m3@sender.example']);
+    expect(r.originalHeaders.join('\n')).to.contain('Return-Path: <bounce+c1-k-s@bounces.example.com>');
+    expect(r.recipients.map((x) => [x.recipient, x.status])).to.deep.equal([['only@dest.example', '9.1.1']]);
+  });
+});
+
+describe('damaged or unusual structure', () => {
+  it('reads a notification sent as a text attachment, and a multipart whose boundary matches nothing', async () => {
+    const attached = 'From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\nContent-Disposition: attachment; filename="details.txt"\n\n<hal@dest.example>: 550 5.1.1 user unknown\n--B--\n';
+    const unbounded = 'From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/mixed; boundary="WRONG"\n\n--B\nContent-Type: text/plain\n\n<ida@dest.example>: 552 5.2.2 mailbox full\n--B--\n';
+    const a = await parseMessage(Buffer.from(attached), { mailFrom: '' });
+    const b = await parseMessage(Buffer.from(unbounded), { mailFrom: '' });
+    expect(a.recipients.map((r) => [r.recipient, r.status])).to.deep.equal([['hal@dest.example', '5.1.1']]);
+    expect(b.recipients.map((r) => [r.recipient, r.status])).to.deep.equal([['ida@dest.example', '5.2.2']]);
+  });
+});
+
+describe('delivery-status fields', () => {
+  it('reads the address of a Final-Recipient written with brackets, a comment or a display name', async () => {
+    for (const written of ['rfc822; <a@x.example>', 'rfc822;a@x.example (mailbox)', 'rfc822; "Ann" <a@x.example>', 'RFC822; A@X.example']) {
+      const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: 'placeholder@x.example', status: '5.1.1' }] }).replace('Final-Recipient: rfc822; placeholder@x.example', `Final-Recipient: ${written}`).replace('Original-Recipient: rfc822;placeholder@x.example\r\n', '');
+      const r = await parseMessage(Buffer.from(raw));
+      expect(r.recipients[0]!.recipient, written).to.equal('a@x.example');
+    }
+    for (const quoted of ['o"neil@x.example', '"john doe"@x.example']) {
+      const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: quoted, status: '5.1.1' }] });
+      expect((await parseMessage(Buffer.from(raw))).recipients[0]!.recipient).to.equal(quoted);
+    }
+  });
+});

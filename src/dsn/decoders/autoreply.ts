@@ -1,14 +1,14 @@
-import { looksLikeAutoreply, looksLikeChallenge } from '../signals.js';
+import { looksLikeAutoreply } from '../signals.js';
 import type { Decoder } from '../types.js';
 
 /**
- * Auto-replies (RFC 3834 `Auto-Submitted: auto-replied`, vendor headers, out-of-office
- * subjects) and challenge/response messages: recorded, never counted as bounces.
+ * Auto-replies: RFC 3834 `Auto-Submitted` (without a failure marker: real DSNs carry it too),
+ * vendor headers (X-Autoreply, X-Autorespond, Precedence: auto_reply...) and out-of-office
+ * subjects in several languages. Recorded, never counted.
  */
 export const autoreply: Decoder = {
   name: 'autoreply',
   decode(mail) {
-    if (!looksLikeAutoreply(mail) && !looksLikeChallenge(mail)) return null;
-    return { kind: 'autoreply', recipients: [] };
+    return looksLikeAutoreply(mail) ? { kind: 'autoreply', recipients: [] } : null;
   },
 };

@@ -1,10 +1,72 @@
 import type { Decoder } from '../types.js';
+import { amazonSes } from './amazon-ses.js';
+import { aol } from './aol.js';
+import { arf } from './arf.js';
 import { autoreply } from './autoreply.js';
 import { bounceText } from './bounce-text.js';
+import { challenge } from './challenge.js';
+import { courier } from './courier.js';
+import { domino } from './domino.js';
+import { exchange2003 } from './exchange2003.js';
+import { exchange2007 } from './exchange2007.js';
+import { exim } from './exim.js';
+import { gmail } from './gmail.js';
+import { gmx } from './gmx.js';
+import { icloud } from './icloud.js';
+import { imail } from './imail.js';
+import { jmrp } from './jmrp.js';
+import { mdaemon } from './mdaemon.js';
+import { mdn } from './mdn.js';
+import { messagingServer } from './messaging-server.js';
+import { mimecast } from './mimecast.js';
+import { office365 } from './office365.js';
+import { opensmtpd } from './opensmtpd.js';
+import { postfix } from './postfix.js';
+import { qmail } from './qmail.js';
 import { rfc3464 } from './rfc3464.js';
+import { sendmail } from './sendmail.js';
+import { sesNotification } from './ses-notification.js';
+import { yahoo } from './yahoo.js';
+import { zoho } from './zoho.js';
 
 /**
- * The decoder chain, tried in order; the first that recognises a message wins. Specific formats
- * come first, then the standard report, then auto-replies, then the generic bounce fallback.
+ * The decoder chain, tried in order; the first that recognises a message wins:
+ * 1. reports that are not bounces but have a structure of their own (ARF complaints, complaint
+ *    reports without ARF, SES JSON notifications, read receipts);
+ * 2. mailbox providers and gateways, recognised by who sends the report;
+ * 3. MTAs, recognised by their wording;
+ * 4. the standard RFC 3464 / RFC 6533 report from anyone else;
+ * 5. automatic answers (challenge/response, auto-replies);
+ * 6. the generic fallback for anything else that is a bounce.
  */
-export const DECODERS: readonly Decoder[] = [rfc3464, autoreply, bounceText];
+export const DECODERS: readonly Decoder[] = [
+  arf,
+  jmrp,
+  sesNotification,
+  mdn,
+  amazonSes,
+  gmail,
+  office365,
+  yahoo,
+  aol,
+  icloud,
+  zoho,
+  mimecast,
+  gmx,
+  exchange2007,
+  exchange2003,
+  domino,
+  messagingServer,
+  mdaemon,
+  imail,
+  opensmtpd,
+  courier,
+  qmail,
+  sendmail,
+  postfix,
+  exim,
+  rfc3464,
+  challenge,
+  autoreply,
+  bounceText,
+];

@@ -1,0 +1,14 @@
+import { bounceLike, mentions, textFormat } from './common.js';
+
+/**
+ * qmail (and netqmail, vpopmail): "Hi. This is the qmail-send program at X." then one block per
+ * address, `<address>:` and the remote answer (`Remote host said: 550 ...`, `Sorry, no mailbox
+ * here by that name. (#5.1.1)`, patched versions add `(state 14)`: the SMTP state, not a code).
+ */
+export const qmail = textFormat({
+  name: 'qmail',
+  detect: (mail, context) =>
+    mentions(mail, 'this is the qmail-send program', "i'm afraid i wasn't able to deliver your message to the following addresses", 'qmail-remote', 'vpopmail (#') && bounceLike(mail, context),
+  start: /(to the following addresses\.|this is a permanent error; i've given up\.[^\n]*|i'm not going to try again[^\n]*)\n/i,
+  end: /^[ \t]*-{2,}[ \t]*below this line is a copy of the message/im,
+});
