@@ -96,7 +96,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     return reply.code(401).type('text/html; charset=utf-8').send(loginPage({ next: '/campaigns', error: 'Your session has ended: sign in again.' }));
   });
 
-  server.addHook('onSend', async (req, reply, payload) => {
+  server.addHook('onSend', async (_req, reply, payload) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms.
     reply.header('Referrer-Policy', 'same-origin');
