@@ -1,7 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { redactUrl, type Config } from './config.js';
+import { ConfigError, httpProblems, redactUrl, type Config } from './config.js';
 import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
+import { PromMetrics } from './metrics.js';
+import { HealthService } from './services/health.js';
+import { knexHealthStore } from './storage/knex-health.js';
+import { createHttpServer, type HttpServer } from './http/server.js';
 import type { ParseOptions } from './dsn/parse.js';
 import { ContactService } from './services/contacts.js';
 import { Importer } from './services/importer.js';
@@ -44,6 +48,10 @@ export interface App {
   readonly replayer: Replayer;
   readonly retention: RawRetention;
   readonly importer: Importer;
+  /** What `/healthz` reports: the database answers. */
+  readonly health: HealthService;
+  /** The counters of `/metrics`. */
+  readonly metrics: PromMetrics;
   /**
    * Takes what can change while running (see RELOADABLE) from a new configuration, except the
    * log level, which the caller applies to `logger`; the other changed settings are listed in
@@ -61,8 +69,8 @@ export interface ReloadResult {
 }
 
 /** Settings that take effect on reload (SIGHUP). Everything else needs a restart. */
-export const RELOADABLE: readonly string[] = ['smtp.', 'verp.', 'rules.', 'log.level'];
-const RESTART_ONLY: readonly string[] = ['smtp.host', 'smtp.port'];
+export const RELOADABLE: readonly string[] = ['smtp.', 'verp.', 'rules.', 'http.', 'log.level'];
+const RESTART_ONLY: readonly string[] = ['smtp.host', 'smtp.port', 'http.enabled', 'http.host', 'http.port'];
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -95,6 +103,7 @@ export class SchemaBehindError extends Error {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+  const metrics = new PromMetrics();
   if (config.devSecret) {
     logger.log('warn', 'CONFIG_DEV_SECRET', '*** DEVELOPMENT MODE: using the built-in VERP secret. Anybody can forge bounces. Set REBOND_VERP_SECRET before production. ***');
   }
@@ -113,7 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const uow = unitOfWork(db, { logger });
   let current = config;
   const parse = options.parse ? { parse: options.parse } : {};
-  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, ...parse });
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, ...parse });
   const suppressions = new SuppressionService(knexSuppressionStore(db));
   const messages = knexMessageStore(db);
   const retention = new RawRetention(messages, config.storage, logger);
@@ -138,6 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     contacts: knexContactStore(db),
     suppressions: knexSuppressionStore(db),
     logger,
+    metrics,
   });
   const replayer = new Replayer({
     get verp() {
@@ -181,6 +191,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     replayer,
     retention,
     importer,
+    health: new HealthService(knexHealthStore(db), () => ingestor.healthy),
+    metrics,
     reload(next) {
       const result = diffConfig(current, next);
       current = mergeReloadable(current, next, result);
@@ -199,6 +211,10 @@ export interface RunningServer {
   readonly app: App;
   readonly smtp: SmtpListener;
   readonly address: AddressInfo;
+  /** The reports pages, JSON API and metrics; null when `http.enabled` is false. */
+  readonly http: HttpServer | null;
+  /** Where the HTTP server listens (null when disabled). */
+  readonly httpAddress: AddressInfo | null;
   /**
    * Stops accepting connections, closes idle sessions, lets transactions in flight finish
    * (for at most `smtp.shutdownTimeoutMs`), waits for their commits, closes the database.
@@ -208,9 +224,30 @@ export interface RunningServer {
   reload(next: Config): ReloadResult;
 }
 
+/**
+ * Starts the SMTP listener and, unless `http.enabled` is false, the HTTP server on its own port.
+ * Throws ConfigError (nothing started) when the HTTP server has no token.
+ */
 export async function startServer(app: App): Promise<RunningServer> {
-  const smtp = createSmtpListener(app.config.smtp, app.verp, app.ingestor, app.logger);
+  const problems = httpProblems(app.config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (app.config.http.enabled && app.config.devHttpToken) {
+    app.logger.log('warn', 'CONFIG_DEV_HTTP_TOKEN', '*** DEVELOPMENT MODE: the HTTP pages and API accept the built-in development token (see README). Set REBOND_HTTP_TOKENS before production. ***');
+  }
+  const smtp = createSmtpListener(app.config.smtp, app.verp, app.ingestor, app.logger, app.metrics);
+  app.metrics.setSources({ openSessions: () => smtp.sessions, contacts: () => app.health.contactCounts() });
   const address = await smtp.listen();
+  let http: HttpServer | null = null;
+  let httpAddress: AddressInfo | null = null;
+  if (app.config.http.enabled) {
+    try {
+      http = await createHttpServer(app);
+      httpAddress = await http.listen();
+    } catch (err) {
+      await smtp.close();
+      throw err;
+    }
+  }
   app.retention.start();
   // Recorded in the database so that `rebond check` can compare the receivers sharing it.
   const registry = new ReceiverRegistry(knexReceiverStore(app.db), app.config, address, expectedSchema(), app.logger);
@@ -220,10 +257,13 @@ export async function startServer(app: App): Promise<RunningServer> {
     app,
     smtp,
     address,
+    http,
+    httpAddress,
     stop() {
       stopping ??= (async () => {
         const started = Date.now();
-        await smtp.close();
+        // In-flight HTTP requests finish (the database is closed only after both).
+        await Promise.all([smtp.close(), http?.close()]);
         await registry.stop();
         await app.close();
         app.logger.log('info', 'STOPPED', 'receiver stopped', { ms: Date.now() - started });
@@ -231,6 +271,11 @@ export async function startServer(app: App): Promise<RunningServer> {
       return stopping;
     },
     reload(next) {
+      // Checked first: a running HTTP server keeps needing a token.
+      if (http) {
+        const problems = httpProblems({ ...next, http: { ...next.http, enabled: true, host: app.config.http.host } });
+        if (problems.length > 0) throw new ConfigError(problems);
+      }
       // Checked first: an unreadable TLS file leaves everything as it was.
       smtp.update({ ...next.smtp, host: app.config.smtp.host, port: app.config.smtp.port }, next.mode === app.config.mode ? next.verp : app.config.verp);
       const result = app.reload(next);
@@ -264,7 +309,7 @@ function isReloadable(path: string): boolean {
 export function diffConfig(current: Config, next: Config): ReloadResult {
   const a = flatten(current);
   const b = flatten(next);
-  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k) && k !== 'devSecret').sort();
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k) && k !== 'devSecret' && k !== 'devHttpToken').sort();
   // A change of mode changes which VERP secret is allowed: it waits for a restart, and so does the secret.
   const modeChanged = changed.includes('mode');
   const applied = changed.filter((k) => isReloadable(k) && !(modeChanged && k.startsWith('verp.')));
@@ -278,6 +323,9 @@ function mergeReloadable(current: Config, next: Config, diff: ReloadResult): Con
     smtp: Object.freeze({ ...next.smtp, host: current.smtp.host, port: current.smtp.port }),
     verp: verpApplies ? next.verp : current.verp,
     rules: next.rules,
+    // Tokens, cookie and metrics settings apply at once; the HTTP address needs a restart.
+    http: Object.freeze({ ...next.http, enabled: current.http.enabled, host: current.http.host, port: current.http.port }),
+    devHttpToken: next.devHttpToken,
     log: Object.freeze({ ...current.log, level: next.log.level }),
   });
 }

@@ -12,6 +12,8 @@ import { checkPrefix } from './domain/verp.js';
  */
 
 const DEV_SECRET = 'rebond-development-secret-do-not-use-in-production';
+/** The HTTP token of development mode (documented in the README): never for a real server. */
+export const DEV_HTTP_TOKEN = 'rebond-development-token';
 const MIN_SECRET_LENGTH = 32;
 const PLACEHOLDER = /change.?me|changeit|replace.?me|your.?secret|^secret$|example|placeholder|^x+$|^(.)\1+$|password|todo|fixme|do-not-use/i;
 
@@ -86,6 +88,25 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    http: z
+      .object({
+        // The reports pages, the JSON API, /metrics and /healthz, on a port of their own.
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8025),
+        // Bearer tokens for the API and the pages (several: rotation); required by `serve`.
+        tokens: z.array(z.string()).default([]),
+        // A token that opens /metrics only (for a Prometheus scraper).
+        metricsToken: z.string().optional(),
+        // /metrics without any token (on a private interface).
+        metricsPublic: z.boolean().default(false),
+        // How long a sign-in on the pages lasts.
+        sessionHours: z.number().int().min(1).max(24 * 30).default(12),
+        // Mark the session cookie Secure (behind an HTTPS proxy).
+        secureCookies: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -103,6 +124,8 @@ export type Config = Readonly<
     verp: Readonly<Omit<Parsed['verp'], 'secret'> & { secret: string }>;
     /** True when the VERP secret is the built-in development one. */
     devSecret: boolean;
+    /** True when the HTTP token is the built-in development one. */
+    devHttpToken: boolean;
   }
 >;
 
@@ -155,6 +178,14 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],
+  ['REBOND_HTTP_ENABLED', 'http.enabled', bool],
+  ['REBOND_HTTP_HOST', 'http.host', text],
+  ['REBOND_HTTP_PORT', 'http.port', int],
+  ['REBOND_HTTP_TOKENS', 'http.tokens', list],
+  ['REBOND_HTTP_METRICS_TOKEN', 'http.metricsToken', text],
+  ['REBOND_HTTP_METRICS_PUBLIC', 'http.metricsPublic', bool],
+  ['REBOND_HTTP_SESSION_HOURS', 'http.sessionHours', int],
+  ['REBOND_HTTP_SECURE_COOKIES', 'http.secureCookies', bool],
   ['REBOND_LOG_LEVEL', 'log.level', text],
   ['REBOND_LOG_FORMAT', 'log.format', text],
 ];
@@ -223,9 +254,41 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const w = secretWeakness(s);
     if (w) problems.push(`verp.previousSecrets[${i}]: ${w}`);
   });
+  const http = { ...parsed.http };
+  let devHttpToken = false;
+  if (http.tokens.length === 0 && parsed.mode === 'development') {
+    http.tokens = [DEV_HTTP_TOKEN];
+    devHttpToken = true;
+  } else if (parsed.mode === 'production') {
+    http.tokens.forEach((t, i) => {
+      const w = secretWeakness(t);
+      if (w) problems.push(`http.tokens[${i}]: ${w} (\`openssl rand -hex 32\`)`);
+    });
+    const w = http.metricsToken === undefined ? null : secretWeakness(http.metricsToken);
+    if (w) problems.push(`http.metricsToken: ${w}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  return deepFreeze({ ...parsed, verp: { ...parsed.verp, secret }, devSecret });
+  return deepFreeze({ ...parsed, verp: { ...parsed.verp, secret }, http, devSecret, devHttpToken });
+}
+
+/**
+ * What `serve` needs of the HTTP settings beyond their syntax: a token when the HTTP server is
+ * enabled, and the built-in development token only on a loopback address.
+ */
+export function httpProblems(config: Config): string[] {
+  if (!config.http.enabled) return [];
+  if (config.http.tokens.length === 0) {
+    return ['http.tokens: the HTTP server needs at least one token (set REBOND_HTTP_TOKENS to 32+ random characters, e.g. `openssl rand -hex 32`), or set http.enabled to false'];
+  }
+  if (config.devHttpToken && !isLoopback(config.http.host)) {
+    return [`http.tokens: the built-in development token is only served on a loopback address, not ${config.http.host}; set REBOND_HTTP_TOKENS`];
+  }
+  return [];
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export function secretWeakness(secret: string | undefined): string | null {

@@ -25,6 +25,8 @@ export interface CommitterOptions<I> {
   /** The order items are applied in within a batch. */
   readonly order?: (a: I, b: I) => number;
   readonly logger?: Logger;
+  /** Told of each commit: how long it took, how many items, whether it committed. */
+  readonly observe?: (seconds: number, items: number, ok: boolean) => void;
 }
 
 interface Job<I, R> {
@@ -72,14 +74,23 @@ export class Committer<I, R> {
   }
 
   /** Applies jobs in one transaction: locks first, then each item in order. */
-  private run(jobs: ReadonlyArray<Job<I, R>>): Promise<R[]> {
-    return this.uow.transaction(async (repos) => {
-      await this.options.lock?.(repos, jobs.map((j) => j.item));
-      // A retried attempt starts again from here with nothing kept from the failed one.
-      const out: R[] = [];
-      for (const job of jobs) out.push(await this.apply(repos, job.item));
+  private async run(jobs: ReadonlyArray<Job<I, R>>): Promise<R[]> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const out = await this.uow.transaction(async (repos) => {
+        await this.options.lock?.(repos, jobs.map((j) => j.item));
+        // A retried attempt starts again from here with nothing kept from the failed one.
+        const results: R[] = [];
+        for (const job of jobs) results.push(await this.apply(repos, job.item));
+        return results;
+      });
+      this.options.observe?.(seconds(), jobs.length, true);
       return out;
-    });
+    } catch (err) {
+      this.options.observe?.(seconds(), jobs.length, false);
+      throw err;
+    }
   }
 
   private async commit(batch: Array<Job<I, R>>): Promise<void> {

@@ -1,6 +1,7 @@
 import { unbounce, type SuppressionReason } from '../domain/contact-rules.js';
 import { normaliseEmail } from '../domain/verp.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { ContactRecord, UnitOfWork } from '../storage/repositories.js';
 import type { BounceRecord, ContactEventRecord, ContactStore, SuppressionRecord, SuppressionStore } from '../storage/stores.js';
 import { pageRequest, type Page, type PageOptions } from './paging.js';
@@ -50,6 +51,7 @@ export interface ContactServiceOptions {
   readonly suppressions: SuppressionStore;
   readonly softThreshold: number;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }
 
 export class ContactService {
@@ -116,6 +118,7 @@ export class ContactService {
     });
     const remaining = await this.options.suppressions.forContact(result.contact.id);
     const removed = (result.removedReason ? [result.removedReason] : []) as SuppressionReason[];
+    this.options.metrics?.contactUnbounced();
     this.logger.log('info', 'CONTACT_UNBOUNCED', `unbounced by ${operator.trim()}: ${reason.trim()}`, { contact: address, operator: operator.trim() });
     return { email: address, contactId: result.contact.id, removed, stillSuppressed: remaining.map((s) => s.reason) };
   }

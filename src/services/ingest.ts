@@ -4,6 +4,7 @@ import type { VerpSettings } from '../domain/verp.js';
 import { parseMessage, type ParseOptions } from '../dsn/parse.js';
 import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
 import type { Logger } from '../logger.js';
+import { silentMetrics, type Metrics } from '../metrics.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
 import { Committer, isUnavailable } from './committer.js';
 import { identify, targetFromSend, type Target } from './identify.js';
@@ -42,6 +43,8 @@ export interface IngestResult {
   readonly status: MessageStatus;
   /** Bounce, delay, delivery and complaint records written. */
   readonly records: number;
+  /** Kind and type (hard/soft for a bounce) of each record written. */
+  readonly recorded?: ReadonlyArray<{ readonly kind: ReportKind; readonly type: string | null }>;
   readonly changes: readonly ContactChange[];
 }
 
@@ -191,8 +194,10 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
 
   const changes: ContactChange[] = [];
   let records = 0;
+  const recorded: Array<{ kind: ReportKind; type: string | null }> = [];
   const record = (r: RecipientReport | null, kind: ReportKind, campaignId: string | null, contactId: number | null, counted: boolean) => {
     records++;
+    recorded.push({ kind, type: kind === 'bounce' ? (r?.type ?? null) : null });
     return repos.bounces.insert({
       messageId,
       campaignId,
@@ -212,11 +217,11 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     });
   };
 
-  if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+  if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
 
   if (targets.length === 0) {
     for (const r of report.recipients) await record(r, r.kind, null, null, false);
-    return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+    return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
   }
 
   let resolved = 0;
@@ -256,7 +261,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     status = 'unattributed';
     await repos.messages.setStatus(messageId, status);
   }
-  return { outcome: 'stored', messageId, kind: report.kind, status, records, changes };
+  return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
 }
 
 /**
@@ -316,6 +321,8 @@ export interface IngestorOptions {
   readonly rawMaxBytes?: number;
   /** The parser's decoder chain (the built-in one by default). */
   readonly parse?: Omit<ParseOptions, 'mailFrom'>;
+  /** Counts messages, records, commits (see metrics.ts). */
+  readonly metrics?: Metrics;
 }
 
 /** The ingest service: prepares, commits through the group committer, logs what changed. */
@@ -328,17 +335,20 @@ export class Ingestor {
   private verp: VerpSettings;
   private softThreshold: number;
   private readonly parse: Omit<ParseOptions, 'mailFrom'>;
+  private readonly metrics: Metrics;
 
   constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
     this.verp = options.verp;
     this.softThreshold = options.softThreshold;
     this.parse = options.parse ?? {};
+    this.metrics = options.metrics ?? silentMetrics;
     this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), {
       maxBatch: options.maxBatch ?? 64,
       lock: lockTargets,
       order: byFingerprint,
       logger: this.logger,
+      observe: (seconds, items, ok) => this.metrics.commit(seconds, items, ok),
     });
   }
 
@@ -387,6 +397,14 @@ export class Ingestor {
     }
     this.noteSuccess();
     this.logChanges(result);
+    this.metrics.ingested({
+      transport: prepared.input.transport,
+      outcome: result.outcome,
+      kind: result.kind,
+      status: result.status,
+      records: result.recorded ?? [],
+      contactsBounced: result.changes.filter((c) => c.event === 'bounced').length,
+    });
     return result;
   }
 

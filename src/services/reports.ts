@@ -63,7 +63,7 @@ export interface DomainReportRow extends DomainFigures {
   readonly bounceRate: number | null;
 }
 
-export type { BouncedContact, DomainQuery, CampaignFilter, BounceSort, SortDirection } from '../storage/stores.js';
+export type { AutomationInfo, BouncedContact, DomainQuery, CampaignFilter, BounceSort, SortDirection } from '../storage/stores.js';
 
 export function totalsOf(figures: Figures): Totals {
   return { ...figures, bounceRate: bounceRate(figures.bounced, figures.sentTo) };
@@ -120,6 +120,11 @@ export class ReportService {
       byAutomation.set(c.automationId!, list);
     }
     return { items: rows.map((a) => automationSummary(a, byAutomation.get(a.id) ?? [])), total, ...page };
+  }
+
+  /** An automation's id, name and number of campaigns, without figures. */
+  automationInfo(id: string): Promise<AutomationInfo | null> {
+    return this.store.automation(id);
   }
 
   /** An automation and each of its campaigns with the same summary as a direct campaign. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/verp.js';
 import type { Logger } from '../logger.js';
+import { silentMetrics, type Metrics, type SmtpMessageResult } from '../metrics.js';
 import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
 import { ClientTracker } from './guard.js';
 import { HookedSMTPServer, type Connection, type ConnectionHooks, type Verdict } from './hooks.js';
@@ -93,7 +94,7 @@ function verdict(name: ReplyName, ...args: Array<string | number>): Verdict {
   return { code: reply.code, text: reply.text(...args) };
 }
 
-export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSettings, ingest: Ingest, logger: Logger): SmtpListener {
+export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSettings, ingest: Ingest, logger: Logger, metrics: Metrics = silentMetrics): SmtpListener {
   const log = logger.child('smtp');
   let settings = initial;
   let verp = initialVerp;
@@ -104,8 +105,18 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
   /** Bytes of messages in memory now, all sessions together. */
   let buffered = 0;
 
-  const limit = (state: SessionState | undefined, name: string, fields: Record<string, unknown> = {}) =>
+  const limit = (state: SessionState | undefined, name: string, fields: Record<string, unknown> = {}) => {
+    metrics.smtpLimit(name);
     log.log('info', 'SMTP_LIMIT', `connection limit reached: ${name}`, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
+  };
+  /** Refuses a recipient: counted, then answered with this reply. */
+  const refuseRcpt = (name: ReplyName, reason: string, ...args: Array<string | number>) => {
+    const err = smtpError(name, ...args);
+    metrics.smtpRecipientRefused(err.responseCode, reason);
+    return err;
+  };
+  /** The final answer to a message, counted. */
+  const answered = (code: number, result: SmtpMessageResult) => metrics.smtpMessage(code, result);
 
   const cut = (state: SessionState) => {
     if (!sessions.has(state.connection.id)) return; // closed meanwhile
@@ -134,6 +145,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       state.timer = setTimeout(() => cut(state), settings.maxSessionMs);
       state.timer.unref();
       sessions.set(connection.id, state);
+      metrics.smtpSession();
     },
 
     command(connection, line) {
@@ -147,6 +159,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       if (inTransaction && SOURCE_ROUTE.test(line)) {
         log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt: line.slice(0, 200), reason: 'source-route', remote: state.ip, session: connection.id });
         if (tracker.refuse(state.ip, Date.now())) limit(state, 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
+        metrics.smtpRecipientRefused(replies.badSyntax.code, 'source-route');
         return verdict('badSyntax');
       }
       return null;
@@ -215,15 +228,15 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       const ip = session.remoteAddress;
       if (tracker.blocked(ip, Date.now())) {
         limit(sessions.get(session.id), 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
-        return callback(smtpError('tooManyRefusals'));
+        return callback(refuseRcpt('tooManyRefusals', 'refused-rcpt-rate'));
       }
       const rcpt = address.address;
-      if (session.envelope.rcptTo.length >= settings.maxRecipients) return callback(smtpError('tooManyRecipients'));
+      if (session.envelope.rcptTo.length >= settings.maxRecipients) return callback(refuseRcpt('tooManyRecipients', 'too-many-recipients'));
       const check = checkAddress(verp, rcpt);
       if (check.ok) return callback();
       log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt, reason: check.reason, remote: ip, session: session.id });
       if (tracker.refuse(ip, Date.now())) limit(sessions.get(session.id), 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
-      callback(smtpError(REFUSAL_TEXT[check.reason]));
+      callback(refuseRcpt(REFUSAL_TEXT[check.reason], check.reason));
     },
 
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
@@ -265,16 +278,19 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
         if (stream.sizeExceeded || bytes > maxMessageBytes) {
           release();
           log.log('warn', 'SMTP_TOO_BIG', 'message over the size limit refused', { ...base, limit: maxMessageBytes });
+          answered(replies.tooBig.code, 'refused');
           return callback(smtpError('tooBig', maxMessageBytes));
         }
         if (header.tooBig) {
           release();
           log.log('warn', 'SMTP_TOO_BIG', 'message header over the size limit refused', { ...base, limit: maxHeaderBytes, header: true });
+          answered(replies.headerTooBig.code, 'refused');
           return callback(smtpError('headerTooBig', maxHeaderBytes));
         }
         if (overBudget) {
           release();
           limit(state, 'buffered-bytes', { max: settings.maxBufferedBytes });
+          answered(replies.noRoom.code, 'deferred');
           return callback(smtpError('noRoom'));
         }
         const raw = Buffer.concat(chunks, bytes);
@@ -303,11 +319,13 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
               status: result.status,
               ms: Date.now() - started,
             });
+            answered(replies.accepted.code, duplicate ? 'duplicate' : 'accepted');
             done(null, duplicate ? replies.duplicate.text(result.messageId) : replies.accepted.text(result.messageId));
           },
           (err: unknown) => {
             if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: shorten((err as Error)?.stack ?? String(err), 2000) });
             log.log('warn', 'SMTP_TEMPFAIL', 'message deferred with 451', { ...base, ms: Date.now() - started });
+            answered(replies.tempFail.code, 'deferred');
             done(smtpError('tempFail'));
           },
         );

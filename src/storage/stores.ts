@@ -290,3 +290,11 @@ export interface MessageStore {
   pruneRaw(before: string, limit: number): Promise<number>;
   countPrunable(before: string): Promise<number>;
 }
+
+/** What `/healthz` and the metrics gauges read. */
+export interface HealthStore {
+  /** Reads from the database (a table, not a constant); throws when it cannot, or after `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Contacts in state `bounced`, and contacts with at least one suppression. */
+  contactCounts(): Promise<{ bounced: number; suppressed: number }>;
+}

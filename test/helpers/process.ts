@@ -35,7 +35,8 @@ export interface Receiver {
 export function startReceiver(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Receiver> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'], REBOND_SMTP_PORT: '0', REBOND_LOG_FORMAT: 'json', ...env },
+    // The HTTP server is off unless the test turns it on (REBOND_HTTP_ENABLED=true, with a token).
+    env: { PATH: process.env['PATH'], REBOND_SMTP_PORT: '0', REBOND_HTTP_ENABLED: 'false', REBOND_HTTP_PORT: '0', REBOND_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

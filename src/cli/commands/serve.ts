@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError, httpProblems } from '../../config.js';
 import { CliError, configFrom } from '../context.js';
 
 /**
@@ -12,11 +13,18 @@ export function register(program: Command): void {
     .description('run the SMTP bounce receiver until SIGTERM or SIGINT; SIGHUP reloads the configuration')
     .action(async (_opts, command: Command) => {
       const config = configFrom(command);
+      // Refused before anything is opened: the HTTP server needs a token.
+      const problems = httpProblems(config);
+      if (problems.length > 0) throw new CliError(new ConfigError(problems).message, 2);
       const { createApp, startServer, SchemaBehindError } = await import('../../app.js');
       const app = await createApp(config).catch((err: unknown) => {
         throw err instanceof SchemaBehindError ? new CliError(err.message, 1) : err;
       });
-      const running = await startServer(app);
+      const running = await startServer(app).catch(async (err: unknown) => {
+        await app.close();
+        if (err instanceof ConfigError) throw new CliError(err.message, 2);
+        throw err instanceof Error && /cannot listen/.test(err.message) ? new CliError(err.message, 1) : err;
+      });
 
       const reload = () => {
         let next;
