@@ -1,0 +1,183 @@
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * A load generator that behaves like Postfix's smtp-source: `concurrency` sessions at once, a
+ * new TCP connection per message (connect, EHLO, MAIL FROM:<>, RCPT TO, DATA, the message,
+ * QUIT), no pipelining. Everything sent is prepared beforehand (`Prepared`), so the generator
+ * does no per-message work beyond writing buffers and reading reply codes.
+ *
+ * It records, per message, the outcome (the final reply code after the message, or the step
+ * and code that stopped the transaction, or a network error) and the acknowledgement latency:
+ * from the moment the message and its terminating `.` were handed to the socket to the final
+ * reply.
+ */
+
+export interface Prepared {
+  /** `RCPT TO:<...>\r\n` lines. */
+  readonly rcpt: readonly Buffer[];
+  /** The message, CRLF, dot-stuffed, ending with `\r\n.\r\n`. */
+  readonly data: Buffer;
+}
+
+export interface LoadOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly concurrency: number;
+  /** Idle time before a session is abandoned (recorded as `timeout`). */
+  readonly timeoutMs?: number;
+  readonly helo?: string;
+}
+
+export interface LoadResult {
+  readonly messages: number;
+  readonly seconds: number;
+  /** Outcome -> messages: `250`, `451`, `RCPT 550`, `CONNECT 421`, `error ECONNREFUSED`, `timeout`... */
+  readonly codes: Record<string, number>;
+  /** Acknowledgement latencies (ms) of the messages that reached the end of DATA, sorted. */
+  readonly latencies: Float64Array;
+  /** CPU time of this process during the run (the generator's own cost). */
+  readonly generatorCpuSeconds: number;
+  /** A few replies that were not 250 (to show what went wrong). */
+  readonly samples: string[];
+}
+
+const MAIL = Buffer.from('MAIL FROM:<>\r\n');
+const DATA = Buffer.from('DATA\r\n');
+const QUIT = Buffer.from('QUIT\r\n');
+
+/** The first complete reply in `buffer` (multi-line replies joined), or null. */
+export function takeReply(buffer: string): { reply: string; rest: string } | null {
+  let pos = 0;
+  for (;;) {
+    const nl = buffer.indexOf('\n', pos);
+    if (nl < 0) return null;
+    // `ddd-text` continues a reply; `ddd text` or `ddd` ends it.
+    if (buffer.charCodeAt(pos + 3) !== 45) return { reply: buffer.slice(0, nl + 1).trimEnd(), rest: buffer.slice(nl + 1) };
+    pos = nl + 1;
+  }
+}
+
+class Session {
+  private buffer = '';
+  private waiter: ((reply: string) => void) | null = null;
+  private failure: string | null = null;
+
+  constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      this.deliver();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(`error ${err.code ?? err.message}`));
+    socket.on('close', () => this.fail('closed'));
+    socket.on('timeout', () => {
+      this.fail('timeout');
+      socket.destroy();
+    });
+  }
+
+  /** Resolves with the next reply, or with `!` and the failure (error, closed, timeout). */
+  next(): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.deliver();
+    });
+  }
+
+  send(bytes: Buffer): Promise<string> {
+    this.socket.write(bytes);
+    return this.next();
+  }
+
+  private deliver(): void {
+    if (!this.waiter) return;
+    const taken = takeReply(this.buffer);
+    if (taken) {
+      this.buffer = taken.rest;
+      const w = this.waiter;
+      this.waiter = null;
+      w(taken.reply);
+    } else if (this.failure) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(`!${this.failure}`);
+    }
+  }
+
+  private fail(why: string): void {
+    this.failure ??= why;
+    this.deliver();
+  }
+}
+
+function open(host: string, port: number, timeoutMs: number): Session {
+  const socket = connect({ host, port });
+  socket.setTimeout(timeoutMs);
+  return new Session(socket);
+}
+
+/** Sends every message once and returns what happened. */
+export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Promise<LoadResult> {
+  const host = o.host ?? '127.0.0.1';
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const ehlo = Buffer.from(`EHLO ${o.helo ?? 'load.bench.example'}\r\n`);
+  const codes: Record<string, number> = {};
+  const latencies = new Float64Array(messages.length);
+  let measured = 0;
+  const samples: string[] = [];
+  const count = (key: string, reply: string) => {
+    codes[key] = (codes[key] ?? 0) + 1;
+    if (key !== '250' && samples.length < 10) samples.push(reply);
+  };
+
+  // One message: the outcome key, recorded once.
+  const one = async (m: Prepared): Promise<void> => {
+    const s = open(host, o.port, timeoutMs);
+    const step = (name: string, reply: string, expect: string): boolean => {
+      if (reply.startsWith(expect)) return true;
+      count(reply.startsWith('!') ? reply.slice(1) : `${name} ${reply.slice(0, 3)}`, reply);
+      return false;
+    };
+    try {
+      if (!step('CONNECT', await s.next(), '220')) return;
+      if (!step('EHLO', await s.send(ehlo), '250')) return;
+      if (!step('MAIL', await s.send(MAIL), '250')) return;
+      for (const r of m.rcpt) if (!step('RCPT', await s.send(r), '250')) return;
+      if (!step('DATA', await s.send(DATA), '354')) return;
+      s.socket.write(m.data);
+      const sent = performance.now();
+      const reply = await s.next();
+      if (reply.startsWith('!')) return void count(reply.slice(1), reply);
+      latencies[measured++] = performance.now() - sent;
+      count(reply.slice(0, 3), reply);
+      await s.send(QUIT);
+    } finally {
+      s.socket.destroy();
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < messages.length) await one(messages[next++]!);
+  };
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, messages.length)) }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  const sorted = latencies.slice(0, measured).sort();
+  return { messages: messages.length, seconds, codes, latencies: sorted, generatorCpuSeconds: (used.user + used.system) / 1e6, samples };
+}
+
+/** The value at quantile q (0..1) of sorted values, or 0 when there is none. */
+export function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Messages answered 250 per second of the whole run. */
+export function acceptedRate(r: LoadResult): number {
+  return (r.codes['250'] ?? 0) / r.seconds;
+}
