@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   for (const d of database === 'both' ? (['sqlite', 'postgres'] as const) : [database]) runs.push(await rebondRun(d, mix.messages));
 
   const table = new Table({
-    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'replies', 'peak RSS MiB', `idle RSS MiB (${idle})`, 'server CPU s', 'msg per CPU s'],
+    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'to 354 p50/p99 ms', 'replies', 'peak RSS MiB', `idle RSS MiB (${idle})`, 'server CPU s', 'msg per CPU s'],
     style: { head: [], border: [] },
   });
   const row = (m: Measured, idleRss: number | null) => [
@@ -142,6 +142,7 @@ async function main(): Promise<void> {
     m.latencyMs?.p90.toFixed(1) ?? '-',
     m.latencyMs?.p99.toFixed(1) ?? '-',
     m.latencyMs?.max.toFixed(0) ?? '-',
+    m.handshakeMs ? `${m.handshakeMs.p50.toFixed(1)}/${m.handshakeMs.p99.toFixed(1)}` : '-',
     m.codes ? codesLine(m.codes) : m.notes.length ? 'failed' : 'ok',
     `${mib(m.peakRss)} (sampled ${mib(m.sampledMaxRss)})`,
     mib(idleRss),
@@ -162,6 +163,13 @@ async function main(): Promise<void> {
     if (r.idle) process.stdout.write(`rebond ${r.database}: ${r.idle.open} of ${r.idle.asked} idle sessions open, resident ${mib(r.idle.rss)} MiB (target: under 150 MiB with 200)\n`);
     if (r.logLines > 0) process.stdout.write(`rebond ${r.database}: ${r.logLines} warning/error log lines, first: ${r.firstLogLines.join(' | ').slice(0, 600)}\n`);
     for (const n of r.run.notes.slice(0, 3)) process.stdout.write(`rebond ${r.database}: e.g. ${n}\n`);
+    if (r.run.sessionMs && r.run.handshakeMs) {
+      const s = r.run.sessionMs.p50;
+      process.stdout.write(
+        `rebond ${r.database}: a session lasts ${s.toFixed(0)} ms (median), ${r.run.handshakeMs.p50.toFixed(0)} ms of it before the message is sent (smtp-server greets a new connection after 100 ms, to catch clients that talk too early): ` +
+          `${concurrency} sessions at once can carry at most about ${Math.round((concurrency * 1000) / s)} messages/s\n`,
+      );
+    }
   }
   if (sink) for (const n of sink.notes.slice(0, 3)) process.stdout.write(`smtp-sink: e.g. ${n}\n`);
   process.stdout.write(`before: ${before.uptime}\nafter:  ${after.uptime}\n`);

@@ -36,6 +36,10 @@ export interface LoadResult {
   readonly codes: Record<string, number>;
   /** Acknowledgement latencies (ms) of the messages that reached the end of DATA, sorted. */
   readonly latencies: Float64Array;
+  /** For the same messages, from connect() to the 354 that invites the message, sorted. */
+  readonly handshakes: Float64Array;
+  /** For the same messages, from connect() to the reply to QUIT (or the connection's end), sorted. */
+  readonly sessions: Float64Array;
   /** CPU time of this process during the run (the generator's own cost). */
   readonly generatorCpuSeconds: number;
   /** A few replies that were not 250 (to show what went wrong). */
@@ -125,6 +129,8 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
   const ehlo = Buffer.from(`EHLO ${o.helo ?? 'load.bench.example'}\r\n`);
   const codes: Record<string, number> = {};
   const latencies = new Float64Array(messages.length);
+  const handshakes = new Float64Array(messages.length);
+  const sessions = new Float64Array(messages.length);
   let measured = 0;
   const samples: string[] = [];
   const count = (key: string, reply: string) => {
@@ -134,6 +140,7 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
 
   // One message: the outcome key, recorded once.
   const one = async (m: Prepared): Promise<void> => {
+    const opened = performance.now();
     const s = open(host, o.port, timeoutMs);
     const step = (name: string, reply: string, expect: string): boolean => {
       if (reply.startsWith(expect)) return true;
@@ -146,13 +153,17 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
       if (!step('MAIL', await s.send(MAIL), '250')) return;
       for (const r of m.rcpt) if (!step('RCPT', await s.send(r), '250')) return;
       if (!step('DATA', await s.send(DATA), '354')) return;
+      const invited = performance.now();
       s.socket.write(m.data);
       const sent = performance.now();
       const reply = await s.next();
       if (reply.startsWith('!')) return void count(reply.slice(1), reply);
-      latencies[measured++] = performance.now() - sent;
+      const n = measured++;
+      latencies[n] = performance.now() - sent;
+      handshakes[n] = invited - opened;
       count(reply.slice(0, 3), reply);
       await s.send(QUIT);
+      sessions[n] = performance.now() - opened;
     } finally {
       s.socket.destroy();
     }
@@ -167,8 +178,14 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, messages.length)) }, worker));
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  const sorted = latencies.slice(0, measured).sort();
-  return { messages: messages.length, seconds, codes, latencies: sorted, generatorCpuSeconds: (used.user + used.system) / 1e6, samples };
+  return {
+    messages: messages.length,
+    seconds,
+    codes,
+    latencies: latencies.slice(0, measured).sort(),
+    handshakes: handshakes.slice(0, measured).sort(),
+    sessions: sessions.slice(0, measured).sort(),
+    generatorCpuSeconds: (used.user + used.system) / 1e6, samples };
 }
 
 /** The value at quantile q (0..1) of sorted values, or 0 when there is none. */

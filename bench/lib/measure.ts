@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { quantile, runLoad, type LoadResult, type Prepared } from './generator.js';
+import { quantile, runLoad, type Prepared } from './generator.js';
 import { cpuSeconds, memory, RssSampler } from './proc.js';
 import type { Server } from './servers.js';
 import { runSmtpSource } from './smtp-source.js';
@@ -19,7 +19,10 @@ export interface Measured {
   /** Outcome -> messages (own generator only). */
   readonly codes: Record<string, number> | null;
   /** Acknowledgement latency in ms (own generator only). */
-  readonly latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number; count: number } | null;
+  readonly latencyMs: Quantiles | null;
+  /** Connect to the 354 before the message, and connect to the end of the session (own generator only). */
+  readonly handshakeMs: Quantiles | null;
+  readonly sessionMs: Quantiles | null;
   /** Server: peak resident (VmHWM) since it started, and the largest resident size sampled during the run. */
   readonly peakRss: number | null;
   readonly sampledMaxRss: number;
@@ -38,8 +41,16 @@ export interface MeasureOptions {
   readonly timeoutMs?: number;
 }
 
-function latency(r: LoadResult): Measured['latencyMs'] {
-  const l = r.latencies;
+export interface Quantiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly count: number;
+}
+
+function quantiles(l: Float64Array): Quantiles {
   let sum = 0;
   for (const v of l) sum += v;
   const round = (v: number) => Math.round(v * 100) / 100;
@@ -52,13 +63,13 @@ export async function measure(server: Server, messages: readonly Prepared[], o: 
   let result: Omit<Measured, 'peakRss' | 'sampledMaxRss' | 'rssSamples' | 'serverCpuSeconds' | 'loadAverageAfter'>;
   if (o.generator === 'own') {
     const r = await runLoad(messages, { port: server.port, concurrency: o.concurrency, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
-    result = { target: o.target, generator: 'own', concurrency: o.concurrency, messages: r.messages, seconds: r.seconds, rate: (r.codes['250'] ?? 0) / r.seconds, codes: r.codes, latencyMs: latency(r), generatorCpuSeconds: r.generatorCpuSeconds, notes: r.samples };
+    result = { target: o.target, generator: 'own', concurrency: o.concurrency, messages: r.messages, seconds: r.seconds, rate: (r.codes['250'] ?? 0) / r.seconds, codes: r.codes, latencyMs: quantiles(r.latencies), handshakeMs: quantiles(r.handshakes), sessionMs: quantiles(r.sessions), generatorCpuSeconds: r.generatorCpuSeconds, notes: r.samples };
   } else {
     const first = messages[0]!;
     const rcpt = /<(.*)>/.exec(first.rcpt[0]!.toString('latin1'))![1]!;
     const r = await runSmtpSource({ port: server.port, concurrency: o.concurrency, count: messages.length, message: first.data, rcpt });
     const ok = r.exitCode === 0;
-    result = { target: o.target, generator: 'smtp-source', concurrency: o.concurrency, messages: r.messages, seconds: r.seconds, rate: ok ? r.messages / r.seconds : 0, codes: null, latencyMs: null, generatorCpuSeconds: null, notes: ok ? [] : [`smtp-source exited with ${r.exitCode}: ${r.output}`] };
+    result = { target: o.target, generator: 'smtp-source', concurrency: o.concurrency, messages: r.messages, seconds: r.seconds, rate: ok ? r.messages / r.seconds : 0, codes: null, latencyMs: null, handshakeMs: null, sessionMs: null, generatorCpuSeconds: null, notes: ok ? [] : [`smtp-source exited with ${r.exitCode}: ${r.output}`] };
   }
   const sampled = sampler.stop();
   const cpuAfter = cpuSeconds(server.pid);

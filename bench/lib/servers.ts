@@ -94,6 +94,8 @@ export interface RebondOptions {
   readonly databaseUrl: string;
   /** More REBOND_* settings (they win over the bench's). */
   readonly env?: Record<string, string>;
+  /** Options for node itself, before the script (`--cpu-prof`, ...). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -103,7 +105,7 @@ export interface RebondOptions {
 export async function startRebond(o: RebondOptions): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'rebond.js'), 'serve'], {
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'rebond.js'), 'serve'], {
       cwd: ROOT,
       env: {
         PATH: process.env['PATH'],
