@@ -6,8 +6,8 @@
  * sends it the same load as Postfix's smtp-sink gets first (when installed): `--concurrency`
  * sessions at once, a new connection per message, like smtp-source. Prints messages per second,
  * the ratio to smtp-sink, the acknowledgement latency (end of DATA to the final reply), the
- * replies, the receiver's peak memory, its memory with `--idle` idle sessions open after the
- * run, and checks in the database that the messages reached the contact rules. Writes
+ * replies, the receiver's peak memory, its memory with `--idle` idle sessions open (on a fresh
+ * receiver, and on the loaded one after the run), and checks in the database that the messages reached the contact rules. Writes
  * everything as JSON.
  *
  *   npm run bench -- [--database sqlite|postgres|both] [--concurrency 20] [--messages 20000]
@@ -62,6 +62,8 @@ const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
 interface RebondRun {
   readonly database: 'sqlite' | 'postgres';
   readonly run: Measured;
+  /** Idle sessions on a receiver that has just started, and on the one that took the load, after it. */
+  readonly idleFresh: (IdleResult & { rss: number | null }) | null;
   readonly idle: (IdleResult & { rss: number | null }) | null;
   readonly outcome: Outcome;
   /** Warning and error lines the receiver logged. */
@@ -82,7 +84,18 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
     drop = () => db.drop();
   }
   try {
-    const server = await startRebond({ databaseUrl: url, env: receiverEnv(concurrency + idle + 20) });
+    const env = receiverEnv(concurrency + idle + 20);
+    let idleFresh: RebondRun['idle'] = null;
+    if (idle > 0) {
+      const fresh = await startRebond({ databaseUrl: url, env });
+      try {
+        const r = await idleConnections(fresh.pid, fresh.port, idle);
+        idleFresh = { ...r, rss: r.memory?.rss ?? null };
+      } finally {
+        await fresh.stop();
+      }
+    }
+    const server = await startRebond({ databaseUrl: url, env });
     let run: Measured;
     let idleResult: RebondRun['idle'] = null;
     try {
@@ -95,7 +108,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
     } finally {
       await server.stop();
     }
-    return { database: dialect, run, idle: idleResult, outcome: await outcome(url), logLines: server.lines.length, firstLogLines: server.lines.slice(0, 5) };
+    return { database: dialect, run, idleFresh, idle: idleResult, outcome: await outcome(url), logLines: server.lines.length, firstLogLines: server.lines.slice(0, 5) };
   } finally {
     await drop();
   }
@@ -130,10 +143,10 @@ async function main(): Promise<void> {
   for (const d of database === 'both' ? (['sqlite', 'postgres'] as const) : [database]) runs.push(await rebondRun(d, mix.messages));
 
   const table = new Table({
-    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'to 354 p50/p99 ms', 'replies', 'peak RSS MiB', `idle RSS MiB (${idle})`, 'server CPU s', 'msg per CPU s'],
+    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'to 354 p50/p99 ms', 'replies', 'peak RSS MiB', `${idle} idle: RSS MiB fresh/after`, 'server CPU s', 'msg per CPU s'],
     style: { head: [], border: [] },
   });
-  const row = (m: Measured, idleRss: number | null) => [
+  const row = (m: Measured, idleRss: string) => [
     m.target,
     m.rate.toFixed(0),
     sink && m !== sink && sink.rate > 0 ? `${((m.rate / sink.rate) * 100).toFixed(0)} %` : '',
@@ -145,12 +158,12 @@ async function main(): Promise<void> {
     m.handshakeMs ? `${m.handshakeMs.p50.toFixed(1)}/${m.handshakeMs.p99.toFixed(1)}` : '-',
     m.codes ? codesLine(m.codes) : m.notes.length ? 'failed' : 'ok',
     `${mib(m.peakRss)} (sampled ${mib(m.sampledMaxRss)})`,
-    mib(idleRss),
+    idleRss,
     m.serverCpuSeconds?.toFixed(1) ?? '-',
     m.serverCpuSeconds ? ((m.codes?.['250'] ?? m.messages) / m.serverCpuSeconds).toFixed(0) : '-',
   ];
-  if (sink) table.push(row(sink, null));
-  for (const r of runs) table.push(row(r.run, r.idle?.rss ?? null));
+  if (sink) table.push(row(sink, '-'));
+  for (const r of runs) table.push(row(r.run, r.idle ? `${mib(r.idleFresh?.rss)}/${mib(r.idle.rss)}` : '-'));
   const after = machine();
   process.stdout.write(`${table.toString()}\n`);
   for (const r of runs) {
@@ -160,7 +173,11 @@ async function main(): Promise<void> {
       `rebond ${r.database}: ${o.messages} messages stored (${codesLine(o.byKind)}; ${codesLine(o.byStatus)}), ${o.attributed} (${pct} %) with a record attributed to a contact; ` +
         `${o.attributedRecords} of ${o.records} records attributed, ${o.contacts} contacts (${o.bouncedContacts} bounced), ${o.suppressions} suppressions, ${o.campaigns} campaigns, ${o.duplicates} redeliveries\n`,
     );
-    if (r.idle) process.stdout.write(`rebond ${r.database}: ${r.idle.open} of ${r.idle.asked} idle sessions open, resident ${mib(r.idle.rss)} MiB (target: under 150 MiB with 200)\n`);
+    if (r.idle && r.idleFresh) {
+      process.stdout.write(
+        `rebond ${r.database}: ${r.idleFresh.open} of ${r.idleFresh.asked} idle sessions open on a fresh receiver, resident ${mib(r.idleFresh.rss)} MiB; ${r.idle.open} of ${r.idle.asked} after the run, resident ${mib(r.idle.rss)} MiB (target: under 150 MiB with 200)\n`,
+      );
+    }
     if (r.logLines > 0) process.stdout.write(`rebond ${r.database}: ${r.logLines} warning/error log lines, first: ${r.firstLogLines.join(' | ').slice(0, 600)}\n`);
     for (const n of r.run.notes.slice(0, 3)) process.stdout.write(`rebond ${r.database}: e.g. ${n}\n`);
     if (r.run.sessionMs && r.run.handshakeMs) {
