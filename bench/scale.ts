@@ -12,7 +12,11 @@
  *
  *   npm run bench:scale -- [--database sqlite|postgres|both] [--sizes 0,250k,1m]
  *     [--messages 10000] [--concurrency 20] [--mix samples|dsn] [--contacts 5000]
- *     [--campaigns 20] [--raw-bytes 1024] [--json bench/results/scale-latest.json]
+ *     [--campaigns 20] [--raw-bytes 1024] [--rounds 1] [--json bench/results/scale-latest.json]
+ *
+ * With --rounds N, each size is measured N times (each round with its own contacts and
+ * campaigns, and a receiver started afresh) and the median rate is kept: on a shared machine
+ * one run can be 20 % off.
  *
  * PostgreSQL: a fresh database on REBOND_TEST_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     contacts: { type: 'string' },
     campaigns: { type: 'string' },
     'raw-bytes': { type: 'string' },
+    rounds: { type: 'string' },
     json: { type: 'string' },
   },
   strict: true,
@@ -62,6 +67,7 @@ const mixKind = oneOf<MixKind>('mix', values.mix, ['samples', 'dsn'], 'samples')
 const contactCount = positiveInt('contacts', values.contacts, 5000);
 const campaignCount = positiveInt('campaigns', values.campaigns, 20);
 const rawBytes = values['raw-bytes'] === '0' ? 0 : positiveInt('raw-bytes', values['raw-bytes'], 1024);
+const rounds = positiveInt('rounds', values.rounds, 1);
 const jsonPath = resolve(values.json ?? join(ROOT, 'bench', 'results', 'scale-latest.json'));
 
 interface Step {
@@ -71,8 +77,10 @@ interface Step {
   readonly rows: { bounces: number; contacts: number; messages: number; suppressions: number };
   readonly databaseBytes: number | null;
   readonly fillSeconds: number;
+  /** The round with the median rate. */
   readonly run: Measured;
   readonly outcome: Outcome;
+  readonly rounds: ReadonlyArray<{ rate: number; p50: number | null; p99: number | null; peakRss: number | null; serverCpuSeconds: number | null; loadAverageAfter: readonly number[] }>;
   readonly logLines: string[];
 }
 
@@ -115,26 +123,46 @@ async function scale(dialect: 'sqlite' | 'postgres'): Promise<Step[]> {
         },
       });
       filledContacts = Math.max(filledContacts, target);
-      const contacts = contactEmails(contactCount, `s${index}c`);
-      const campaigns = campaignIds(campaignCount, `s${index}`);
-      await registerSends(db, contacts, campaigns);
-      await settle(db);
       const fillSeconds = (Date.now() - started) / 1000;
-      const before = await rows(db);
-      const bytes = await databaseBytes(db, dialect === 'sqlite' ? sqlitePath(url) : undefined);
       await db.close();
 
-      const mix = await buildMix({ kind: mixKind, count, contacts, campaigns, verp: VERP, tag: `s${index}x${Date.now().toString(36)}`, seed: 1000 + index });
-      const server = await startRebond({ databaseUrl: url, env: receiverEnv(concurrency + 20) });
-      const since = new Date(Date.now() - 1000).toISOString();
-      let run: Measured;
-      try {
-        process.stdout.write(`${dialect} at ${before.bounces} records, ${before.contacts} contacts (filled in ${fillSeconds.toFixed(0)} s): ${count} messages, ${loadLine()}\n`);
-        run = await measure(server, mix.messages, { target: `rebond ${dialect}`, generator: 'own', concurrency });
-      } finally {
-        await server.stop();
+      // Each round: a fresh set of contacts with sends on fresh campaigns, a fresh receiver.
+      const runs: Array<{ run: Measured; outcome: Outcome; rows: Step['rows']; bytes: number | null; logLines: string[] }> = [];
+      for (let round = 0; round < rounds; round++) {
+        const set = `s${index}${rounds > 1 ? `r${round}` : ''}`;
+        const contacts = contactEmails(contactCount, `${set}c`);
+        const campaigns = campaignIds(campaignCount, set);
+        db = open();
+        await registerSends(db, contacts, campaigns);
+        await settle(db);
+        const before = await rows(db);
+        const bytes = await databaseBytes(db, dialect === 'sqlite' ? sqlitePath(url) : undefined);
+        await db.close();
+
+        const mix = await buildMix({ kind: mixKind, count, contacts, campaigns, verp: VERP, tag: `${set}x${Date.now().toString(36)}`, seed: 1000 + index * 100 + round });
+        const server = await startRebond({ databaseUrl: url, env: receiverEnv(concurrency + 20) });
+        const since = new Date(Date.now() - 1000).toISOString();
+        let run: Measured;
+        try {
+          process.stdout.write(`${dialect} at ${before.bounces} records, ${before.contacts} contacts (filled in ${fillSeconds.toFixed(0)} s), round ${round + 1} of ${rounds}: ${count} messages, ${loadLine()}\n`);
+          run = await measure(server, mix.messages, { target: `rebond ${dialect}`, generator: 'own', concurrency });
+        } finally {
+          await server.stop();
+        }
+        runs.push({ run, outcome: await outcome(url, since), rows: before, bytes, logLines: server.lines.slice(0, 5) });
       }
-      steps.push({ database: dialect, size: bounces, rows: before, databaseBytes: bytes, fillSeconds, run, outcome: await outcome(url, since), logLines: server.lines.slice(0, 5) });
+      const median = [...runs].sort((a, b) => a.run.rate - b.run.rate)[Math.floor((runs.length - 1) / 2)]!;
+      steps.push({
+        database: dialect,
+        size: bounces,
+        rows: runs[0]!.rows,
+        databaseBytes: runs[0]!.bytes,
+        fillSeconds,
+        run: median.run,
+        outcome: median.outcome,
+        rounds: runs.map((r) => ({ rate: Math.round(r.run.rate * 10) / 10, p50: r.run.latencyMs?.p50 ?? null, p99: r.run.latencyMs?.p99 ?? null, peakRss: r.run.peakRss, serverCpuSeconds: r.run.serverCpuSeconds, loadAverageAfter: r.run.loadAverageAfter })),
+        logLines: runs.flatMap((r) => r.logLines).slice(0, 5),
+      });
     }
   } finally {
     await drop();
@@ -149,7 +177,7 @@ async function main(): Promise<void> {
   for (const d of database === 'both' ? (['sqlite', 'postgres'] as const) : [database]) steps.push(...(await scale(d)));
 
   const table = new Table({
-    head: ['database', 'records', 'contacts', 'DB MiB', 'fill s', 'msg/s', 'vs smallest', 'p50 ms', 'p99 ms', 'replies', 'attributed', 'peak RSS MiB', 'msg per CPU s'],
+    head: ['database', 'records', 'contacts', 'DB MiB', 'fill s', rounds > 1 ? 'msg/s (median; rounds)' : 'msg/s', 'vs smallest', 'p50 ms', 'p99 ms', 'replies', 'attributed', 'peak RSS MiB', 'msg per CPU s'],
     style: { head: [], border: [] },
   });
   for (const s of steps) {
@@ -161,13 +189,13 @@ async function main(): Promise<void> {
       s.rows.contacts,
       mib(s.databaseBytes),
       s.fillSeconds.toFixed(0),
-      s.run.rate.toFixed(0),
+      rounds > 1 ? `${s.run.rate.toFixed(0)} (${s.rounds.map((r) => r.rate.toFixed(0)).join(', ')})` : s.run.rate.toFixed(0),
       first.run.rate > 0 ? `${((s.run.rate / first.run.rate) * 100).toFixed(0)} %` : '-',
       s.run.latencyMs?.p50.toFixed(1) ?? '-',
       s.run.latencyMs?.p99.toFixed(1) ?? '-',
       codesLine(s.run.codes),
       `${o.attributed} of ${o.messages}`,
-      mib(s.run.peakRss),
+      mib(Math.max(...s.rounds.map((r) => r.peakRss ?? 0))),
       s.run.serverCpuSeconds ? ((s.run.codes?.['250'] ?? 0) / s.run.serverCpuSeconds).toFixed(0) : '-',
     ]);
   }
@@ -178,7 +206,7 @@ async function main(): Promise<void> {
 
   const result = {
     bench: 'scale',
-    options: { database, sizes, messages: count, concurrency, mix: mixKind, contacts: contactCount, campaigns: campaignCount, rawBytes },
+    options: { database, sizes, messages: count, concurrency, mix: mixKind, contacts: contactCount, campaigns: campaignCount, rawBytes, rounds },
     machine: { before, after },
     steps: steps.map((s) => {
       const first = steps.find((x) => x.database === s.database)!;
