@@ -47,6 +47,7 @@ const schema = z
         socketTimeoutMs: z.number().int().min(1000).default(60_000),
         maxSessionMs: z.number().int().min(1000).default(10 * 60_000),
         shutdownTimeoutMs: z.number().int().min(0).default(30_000),
+        greetingDelayMs: z.number().int().min(0).max(30_000).default(0),
         tls: z.object({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
       })
       .strict()
@@ -162,6 +163,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_SMTP_SOCKET_TIMEOUT_MS', 'smtp.socketTimeoutMs', int],
   ['REBOND_SMTP_MAX_SESSION_MS', 'smtp.maxSessionMs', int],
   ['REBOND_SMTP_SHUTDOWN_TIMEOUT_MS', 'smtp.shutdownTimeoutMs', int],
+  ['REBOND_SMTP_GREETING_DELAY_MS', 'smtp.greetingDelayMs', int],
   ['REBOND_SMTP_TLS_KEY', 'smtp.tls.key', text],
   ['REBOND_SMTP_TLS_CERT', 'smtp.tls.cert', text],
   ['REBOND_VERP_PREFIX', 'verp.prefix', text],

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import knexFactory from 'knex';
+import net from 'node:net';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
 import { silentLogger } from '../src/logger.js';
@@ -71,6 +72,32 @@ describe('SMTP abuse limits', function () {
     a.dialog.close();
     const d = await connectWhenAdmitted(port, '127.0.0.3');
     expect(await d.command('EHLO client.example')).to.match(/^250/);
+  });
+
+  /** Connects and writes EHLO at once, before any greeting; returns all the server wrote. */
+  function talkFirst(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('EHLO early.example\r\n'));
+      let heard = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        heard += d;
+        if (/^250 /m.test(heard) && !socket.writableEnded) socket.end('QUIT\r\n');
+      });
+      socket.on('close', () => resolve(heard));
+      socket.on('error', reject);
+      socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer; heard ${JSON.stringify(heard)}`)));
+    });
+  }
+
+  it('with a greeting delay, refuses a client that talks before the greeting; without one, greets at once', async () => {
+    const delayed = await start({ greetingDelayMs: 500 });
+    expect(await talkFirst(delayed)).to.match(/^421 .*talk too soon/i);
+    await running!.stop();
+    running = await startServer(await createApp(testConfig(db.url, { smtp: { shutdownTimeoutMs: 1000 } }), { logger: silentLogger }));
+    const heard = await talkFirst(running.address.port);
+    expect(heard).to.match(/^220 /);
+    expect(heard).to.match(/^250 /m);
   });
 
   it('refuses a fourth connection from one address with 421 4.7.0 while another address is still served', async () => {

@@ -3,7 +3,7 @@ import { contactKey } from '../src/domain/verp.js';
 import { migrate, openDatabase, type Database } from '../src/storage/db.js';
 import { MIGRATIONS } from '../src/storage/migrations/index.js';
 import { unitOfWork } from '../src/storage/knex-repositories.js';
-import { describeEachDatabase } from './helpers/db.js';
+import { createSqlite, describeEachDatabase } from './helpers/db.js';
 
 describeEachDatabase('storage', (slot) => {
   let db: Database;
@@ -45,5 +45,22 @@ describeEachDatabase('storage', (slot) => {
       .catch((e: Error) => e);
     expect((err as Error).message).to.equal('boom');
     expect(await db.knex('campaigns').where({ id: 'rollback-me' }).first()).to.equal(undefined);
+  });
+});
+
+describe('storage [sqlite] opening a fresh file', () => {
+  it('switches a new file to WAL from six connections opened at the same moment, forty times over', async () => {
+    // Without a retry, about one attempt in ten has a connection told SQLITE_BUSY at once.
+    for (let round = 0; round < 40; round++) {
+      const file = createSqlite();
+      const dbs = Array.from({ length: 6 }, () => openDatabase({ url: file.url, poolMax: 1 }));
+      try {
+        const modes = await Promise.all(dbs.map(async (db) => (await db.knex.raw('PRAGMA journal_mode')) as Array<{ journal_mode: string }>));
+        expect(modes.map((m) => m[0]!.journal_mode)).to.deep.equal(Array(6).fill('wal'));
+      } finally {
+        for (const db of dbs) await db.close();
+        await file.drop();
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /**
  * smtp-server has handlers for MAIL, RCPT and DATA but none for the other commands or for the
@@ -35,19 +35,37 @@ export interface ConnectionHooks {
 export class HookedSMTPServer extends SMTPServer {
   private readonly hooks: ConnectionHooks;
 
-  constructor(options: SMTPServerOptions, hooks: ConnectionHooks) {
+  /** Milliseconds before the greeting (see `connect`); a reload may change it. */
+  greetingDelayMs: number;
+
+  constructor(options: SMTPServerOptions, hooks: ConnectionHooks, greetingDelayMs = 0) {
     super(options);
     this.hooks = hooks;
+    this.greetingDelayMs = greetingDelayMs;
   }
 
+  /**
+   * As smtp-server's own `connect` and `SMTPConnection#init`, except for the pause before the
+   * greeting: smtp-server always waits 100 ms (to catch clients that talk before it), which
+   * caps a receiver at 10 new sessions per second per concurrent client and makes every remote
+   * MTA wait. Here the pause is `smtp.greetingDelayMs` (0 by default: greet at once; a client
+   * that talks first is still refused, as the greeting has not been written yet).
+   */
   override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
-    super.connect(socket, socketOptions);
-    const id = (socketOptions as { id?: string } | null | undefined)?.id;
-    // Set iteration is insertion order: the new connection is the last one, unless init()
-    // already refused and removed it (maxClients).
-    let created: SMTPConnection | null = null;
-    for (const connection of this.connections) if (connection.id === id) created = connection;
-    if (created) this.wrap(created);
+    const connection = new SMTPConnection(this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => this._onError(err));
+    connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => this._onClientConnect(data));
+    this.wrap(connection);
+    connection._setListeners(() => {
+      const { maxClients } = this.options;
+      if (maxClients && this.connections.size > maxClients) {
+        connection.send(421, `${connection.name} Too many connected clients, try again in a moment`, false);
+        return;
+      }
+      if (this.greetingDelayMs > 0) setTimeout(() => connection.connectionReady(), this.greetingDelayMs).unref();
+      else connection.connectionReady();
+    });
   }
 
   private wrap(connection: SMTPConnection): void {

@@ -39,6 +39,8 @@ export interface SmtpSettings {
   readonly socketTimeoutMs: number;
   readonly maxSessionMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Pause before the greeting, to catch clients that talk first (0: greet at once). */
+  readonly greetingDelayMs: number;
   readonly tls?: { readonly key: string; readonly cert: string } | undefined;
 }
 
@@ -333,7 +335,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
     },
   };
 
-  const server = new HookedSMTPServer(options, hooks);
+  const server = new HookedSMTPServer(options, hooks, settings.greetingDelayMs);
   server.on('error', (err) => log.log('warn', 'SMTP_ERROR', 'connection error', { error: err.message }));
 
   /** Closes every session that is not in the middle of a transaction. */
@@ -374,6 +376,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       settings = next;
       verp = nextVerp;
       tracker.update(next);
+      server.greetingDelayMs = next.greetingDelayMs;
       Object.assign(server.options, {
         name: next.hostname,
         banner: next.banner,

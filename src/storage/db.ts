@@ -90,9 +90,9 @@ export function openDatabase(options: DatabaseOptions): Database {
           // WAL + FULL: a committed transaction is on disk before COMMIT returns. The busy
           // timeout comes first: switching a new file to WAL needs a moment alone with it, and
           // another process may be opening it at the same time.
-          conn.exec(
-            `PRAGMA busy_timeout=${busy}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;`,
-            (err) => done(err, conn),
+          setupSqlite(conn, busy).then(
+            () => done(null, conn),
+            (err: Error) => done(err, conn),
           );
         },
       },
@@ -154,6 +154,27 @@ function discardOnQueryTimeout(conn: PgConnection, done: (err: Error | null, con
       callback(err, result);
     });
   done(null, conn);
+}
+
+/**
+ * Two connections switching a fresh file to WAL at the same moment can each hold a shared lock
+ * and want the exclusive one: SQLite answers one of them SQLITE_BUSY at once, without waiting
+ * for the busy timeout (it would be a deadlock). That one tries again, within the busy timeout.
+ */
+async function setupSqlite(conn: SqliteConnection, busyMs: number): Promise<void> {
+  const exec = (sql: string) => new Promise<void>((res, rej) => conn.exec(sql, (err) => (err ? rej(err) : res())));
+  await exec(`PRAGMA busy_timeout=${busyMs};`);
+  const deadline = Date.now() + busyMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await exec('PRAGMA journal_mode=WAL;');
+      break;
+    } catch (err) {
+      if (!/^SQLITE_BUSY/.test((err as { code?: string }).code ?? '') || Date.now() > deadline) throw err;
+      await sleep(Math.min(200, 10 * attempt) * (0.5 + Math.random()));
+    }
+  }
+  await exec('PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;');
 }
 
 interface SqliteConnection {
