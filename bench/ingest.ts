@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     if (r.run.sessionMs && r.run.handshakeMs) {
       const s = r.run.sessionMs.p50;
       process.stdout.write(
-        `rebond ${r.database}: a session lasts ${s.toFixed(0)} ms (median), ${r.run.handshakeMs.p50.toFixed(0)} ms of it before the message is sent (smtp-server greets a new connection after 100 ms, to catch clients that talk too early): ` +
+        `rebond ${r.database}: a session lasts ${s.toFixed(0)} ms (median), ${r.run.handshakeMs.p50.toFixed(0)} ms of it before the message is sent: ` +
           `${concurrency} sessions at once can carry at most about ${Math.round((concurrency * 1000) / s)} messages/s\n`,
       );
     }
