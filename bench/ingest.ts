@@ -58,6 +58,8 @@ const jsonPath = resolve(values.json ?? join(ROOT, 'bench', 'results', 'ingest-l
 const sinkMode = oneOf('sink', values.sink, ['auto', 'off'] as const, 'auto');
 const generator = oneOf<GeneratorKind>('generator', values.generator, ['own', 'smtp-source'], 'own');
 const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
+/** Options for the loaded receiver's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
+const nodeArgs = (process.env['REBOND_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
 interface RebondRun {
   readonly database: 'sqlite' | 'postgres';
@@ -95,7 +97,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
         await fresh.stop();
       }
     }
-    const server = await startRebond({ databaseUrl: url, env });
+    const server = await startRebond({ databaseUrl: url, env, nodeArgs });
     let run: Measured;
     let idleResult: RebondRun['idle'] = null;
     try {

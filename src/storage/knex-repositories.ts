@@ -3,13 +3,9 @@ import type { Knex } from 'knex';
 import { errorText, type Logger } from '../logger.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
-import { iso, toContact, type ContactRow } from './rows.js';
+import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
+import { sqliteTransaction } from './sqlite-repositories.js';
 
-/** `<id@host>` and `id@host` are the same Message-ID; stored without brackets, lowercased. */
-export function normaliseMessageId(value: string | null | undefined): string | null {
-  const v = value?.trim().replace(/^<|>$/g, '').trim().toLowerCase();
-  return v ? v : null;
-}
 
 /**
  * The knex implementation of the repositories.
@@ -246,11 +242,15 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
       for (let attempt = 1; ; attempt++) {
         let bodyDone = false;
         try {
-          return await db.knex.transaction(async (trx) => {
-            const result = await work(repositoriesFor(trx, db.dialect));
+          const body = async (repos: Repositories) => {
+            const result = await work(repos);
             bodyDone = true;
             return result;
-          }, config);
+          };
+          // SQLite: prepared statements on the connection, without the query builder (the
+          // ingest hot path); PostgreSQL: knex.
+          if (db.dialect === 'sqlite') return await sqliteTransaction(db, body);
+          return await db.knex.transaction((trx) => body(repositoriesFor(trx, db.dialect)), config);
         } catch (err) {
           const conflict = isRetryable(err);
           const lost = !conflict && !bodyDone && !reconnected && isConnectionLost(err);
