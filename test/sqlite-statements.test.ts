@@ -44,8 +44,12 @@ async function script(repos: Repositories): Promise<unknown[]> {
     campaignId: 'c1',
     contactKey: contactKey('a@example.org'),
   });
+  await repos.messages.expect(['f2', 'f1', 'f2']);
+  const m2 = await repos.messages.insertIfNew({ fingerprint: 'f2', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 0, raw: Buffer.alloc(0), kind: 'unknown', format: 'none', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
+  await repos.messages.setStatus(m2!, 'unparseable');
+  // After m2: a refused insert may use up an id on one path and not the other (gaps are harmless).
   const again = await repos.messages.insertIfNew({ fingerprint: 'f1', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 1, raw: null, kind: 'unknown', format: 'none', status: 'unparseable', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
-  seen.push(m1, again, await repos.messages.recordDuplicate('f1', LATER), await repos.messages.recordDuplicate('nope', LATER));
+  seen.push(m1, m2, again, await repos.messages.recordDuplicate('f1', LATER), await repos.messages.recordDuplicate('nope', LATER));
   await repos.messages.setStatus(m1!, 'unattributed');
   const b1 = await repos.bounces.insert({ messageId: m1!, campaignId: 'c1', contactId: a.id, recipient: 'a@example.org', kind: 'bounce', action: 'failed', statusCode: '5.1.1', statusSource: 'status', type: 'hard', description: 'no such user', diagnostic: 'smtp; 550 5.1.1', remoteMta: 'mx.example', reportingMta: 'mta.example', counted: true, receivedAt: AT });
   const b2 = await repos.bounces.insert({ messageId: m1!, campaignId: null, contactId: null, recipient: null, kind: 'delay', action: null, statusCode: null, statusSource: null, type: null, description: null, diagnostic: null, remoteMta: null, reportingMta: null, counted: false, receivedAt: AT });
@@ -117,6 +121,20 @@ describe('storage [sqlite] prepared statements of the ingest path', () => {
     expect(await db.knex('campaigns').where({ id: 'kept' }).first()).to.include({ id: 'kept' });
     // The knex queries share the connection the statements are prepared on.
     expect(Number(((await db.knex('campaigns').count({ n: '*' }).first()) as { n: number }).n)).to.equal(1);
+    // The next transaction takes the connection back from the query builder.
+    // Ids are never reused, even when the last row was deleted (a replay moves bounces away).
+    const first = await uow.transaction(async (repos) => {
+      await repos.campaigns.ensure('c', AT);
+      const m = await repos.messages.insertIfNew({ fingerprint: 'x1', receivedAt: AT, transport: 'smtp', mailFrom: '', rcptTo: [], remoteAddress: null, helo: null, size: 0, raw: null, kind: 'bounce', format: 'rfc3464', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
+      return repos.bounces.insert({ messageId: m!, campaignId: 'c', contactId: null, recipient: null, kind: 'bounce', action: null, statusCode: null, statusSource: null, type: null, description: null, diagnostic: null, remoteMta: null, reportingMta: null, counted: false, receivedAt: AT });
+    });
+    await db.knex('bounces').where({ id: first }).delete();
+    const second = await uow.transaction(async (repos) => {
+      const m = await repos.messages.insertIfNew({ fingerprint: 'x2', receivedAt: AT, transport: 'smtp', mailFrom: '', rcptTo: [], remoteAddress: null, helo: null, size: 0, raw: null, kind: 'bounce', format: 'rfc3464', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
+      return repos.bounces.insert({ messageId: m!, campaignId: 'c', contactId: null, recipient: null, kind: 'bounce', action: null, statusCode: null, statusSource: null, type: null, description: null, diagnostic: null, remoteMta: null, reportingMta: null, counted: false, receivedAt: AT });
+    });
+    expect(second).to.equal(first + 1);
+    expect(await db.knex('bounces').where({ id: second }).first()).to.include({ id: second });
     dbs.splice(dbs.indexOf(db), 1);
     await db.close();
   });

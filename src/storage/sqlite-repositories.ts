@@ -2,29 +2,24 @@ import type { Database as SqliteDatabase } from 'sqlite3';
 import type { Database } from './db.js';
 import type { ContactRecord, Repositories } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
+import { PendingWrites } from './sqlite-pending.js';
 import { statementsOf, type Statements } from './sqlite-statements.js';
 
 /**
- * The repositories on SQLite without the query builder: the same statements as
+ * The repositories on SQLite without the query builder: the statements of
  * `knex-repositories.ts` (same columns, same values, same conflict handling), written out once
- * and kept prepared on the connection. This is the ingest hot path; everything else (reports,
- * operator commands, replay) keeps using knex. SQLite has a single writer, so no row or
- * advisory locks are needed: the transaction below starts with `BEGIN IMMEDIATE`, which takes
- * the write lock up front (waiting up to the busy timeout for another process), and holds it
- * to the end.
+ * and kept prepared on the connection, and new rows queued to be written in a few multi-row
+ * statements before COMMIT (`PendingWrites`). This is the ingest hot path; everything else
+ * (reports, operator commands, replay) keeps using knex. SQLite has a single writer, so no row
+ * or advisory locks are needed: the transaction starts with `BEGIN IMMEDIATE`, which takes the
+ * write lock up front (waiting up to the busy timeout for another process) and holds it to the
+ * end. A test runs every call through both implementations and compares the rows.
  */
 
-const MESSAGE_COLUMNS = ['fingerprint', 'received_at', 'transport', 'mail_from', 'rcpt_to', 'remote_address', 'helo', 'size', 'raw', 'kind', 'format', 'status', 'problems', 'header_message_id', 'campaign_id', 'contact_key'];
-const BOUNCE_COLUMNS = ['message_id', 'campaign_id', 'contact_id', 'recipient', 'kind', 'action', 'status_code', 'status_source', 'type', 'description', 'diagnostic', 'remote_mta', 'reporting_mta', 'counted', 'received_at'];
-const EVENT_COLUMNS = ['contact_id', 'at', 'event', 'from_state', 'to_state', 'actor', 'detail', 'bounce_id'];
-
-const insertSql = (table: string, columns: readonly string[], rows = 1, tail = '') => {
-  const one = `(${columns.map(() => '?').join(', ')})`;
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}${tail}`;
-};
+/** Contact keys or fingerprints read per statement (well under SQLite's limit on bound values). */
+const KEYS_PER_READ = 500;
 
 const SQL = {
-  insertMessage: insertSql('messages', MESSAGE_COLUMNS, 1, ' ON CONFLICT (fingerprint) DO NOTHING'),
   countDuplicate: 'UPDATE messages SET duplicates = duplicates + 1, last_duplicate_at = ? WHERE fingerprint = ?',
   messageByFingerprint: 'SELECT id FROM messages WHERE fingerprint = ? LIMIT 1',
   setStatus: 'UPDATE messages SET status = ? WHERE id = ?',
@@ -32,24 +27,45 @@ const SQL = {
   contactsByKey: 'SELECT * FROM contacts WHERE email_key = ? ORDER BY id',
   contactByEmail: 'SELECT * FROM contacts WHERE email = ? LIMIT 1',
   contactById: 'SELECT * FROM contacts WHERE id = ? LIMIT 1',
-  ensureContact: "INSERT INTO contacts (email, email_key, state, soft_campaigns, complained, created_at, updated_at) VALUES (?, ?, 'active', '[]', 0, ?, ?) ON CONFLICT (email) DO NOTHING",
-  updateContact: 'UPDATE contacts SET state = ?, soft_campaigns = ?, complained = ?, bounced_at = ?, bounced_reason = ?, bounce_id = ?, updated_at = ? WHERE id = ?',
+  ensureContact: "INSERT INTO contacts (email, email_key, state, soft_campaigns, complained, created_at, updated_at) VALUES (?, ?, 'active', '[]', 0, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING *",
   recordSend: 'INSERT INTO sends (campaign_id, contact_id, sent_at, message_id) VALUES (?, ?, ?, ?) ON CONFLICT (campaign_id, contact_id) DO NOTHING',
   sendByMessageId: 'SELECT campaign_id, contact_id, sent_at, message_id FROM sends WHERE message_id = ? LIMIT 1',
-  insertBounce: insertSql('bounces', BOUNCE_COLUMNS),
-  addSuppression: 'INSERT INTO suppressions (contact_id, email, reason, bounce_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_id, reason) DO NOTHING',
-  insertEvent: insertSql('contact_events', EVENT_COLUMNS),
 } as const;
 
-export function sqliteRepositories(s: Statements): Repositories {
+/** The repositories of one transaction, and what it has queued (see `PendingWrites`). */
+export function sqliteRepositories(s: Statements): { repos: Repositories; pending: PendingWrites } {
+  const pending = new PendingWrites(s);
+  // What this transaction has learnt, to save statements (it is the only writer until it ends,
+  // and every change it makes to these rows goes through here): the campaigns known to exist,
+  // and the contacts of each key read so far, kept current with the contacts it creates and updates.
+  // Likewise the messages known to be stored (or queued), by fingerprint.
+  const campaignsKnown = new Set<string>();
+  const contactsByKey = new Map<string, ContactRecord[]>();
+  const messageIds = new Map<string, number | null>();
+  /** Reads see the database; anything queued is written first. */
+  const current = async () => {
+    if (!pending.empty) await pending.flush();
+  };
   const one = async (sql: string, params: Array<string | number | null>): Promise<ContactRecord | null> => {
+    await current();
     const rows = await s.all<ContactRow>(sql, params);
     return rows[0] ? toContact(rows[0]) : null;
   };
-  return {
+  const repos: Repositories = {
     messages: {
+      async expect(fingerprints) {
+        const missing = [...new Set(fingerprints)].filter((f) => !messageIds.has(f));
+        for (let i = 0; i < missing.length; i += KEYS_PER_READ) {
+          const chunk = missing.slice(i, i + KEYS_PER_READ);
+          const rows = await s.all<{ id: number; fingerprint: string }>(`SELECT id, fingerprint FROM messages WHERE fingerprint IN (${chunk.map(() => '?').join(', ')})`, chunk);
+          for (const f of chunk) messageIds.set(f, null);
+          for (const row of rows) messageIds.set(row.fingerprint, Number(row.id));
+        }
+      },
       async insertIfNew(m) {
-        const r = await s.run(SQL.insertMessage, [
+        if (!messageIds.has(m.fingerprint)) await repos.messages.expect([m.fingerprint]);
+        if (messageIds.get(m.fingerprint) != null) return null;
+        const id = await pending.insert('messages', [
           m.fingerprint,
           m.receivedAt,
           m.transport,
@@ -67,21 +83,26 @@ export function sqliteRepositories(s: Statements): Repositories {
           m.campaignId,
           m.contactKey,
         ]);
-        return r.changes > 0 ? r.lastID : null;
+        messageIds.set(m.fingerprint, id);
+        return id;
       },
       async recordDuplicate(fingerprint, at) {
+        await current();
         await s.run(SQL.countDuplicate, [at, fingerprint]);
         const rows = await s.all<{ id: number }>(SQL.messageByFingerprint, [fingerprint]);
         return rows[0] ? Number(rows[0].id) : null;
       },
       async setStatus(id, status) {
+        if (pending.setMessageStatus(id, status)) return;
         await s.run(SQL.setStatus, [status, id]);
       },
     },
 
     campaigns: {
       async ensure(id, at) {
+        if (campaignsKnown.has(id)) return;
         await s.run(SQL.ensureCampaign, [id, at]);
+        campaignsKnown.add(id);
       },
       async ensureAll(campaigns) {
         const first = new Map<string, string>();
@@ -90,27 +111,50 @@ export function sqliteRepositories(s: Statements): Repositories {
         // In id order, like the PostgreSQL path (row ids then follow the same order on both).
         const params = [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
         await s.run(`INSERT INTO campaigns (id, name, automation_id, created_at) VALUES ${Array.from(first, () => '(?, NULL, NULL, ?)').join(', ')} ON CONFLICT (id) DO NOTHING`, params);
+        for (const id of first.keys()) campaignsKnown.add(id);
       },
     },
 
     contacts: {
-      async lockKeys() {
-        // The transaction already holds SQLite's only write lock.
+      async lockKeys(keys) {
+        // Nothing to lock: the transaction holds SQLite's only write lock. The contacts of the
+        // keys are read in one statement instead of one per message.
+        const missing = [...new Set(keys)].filter((k) => !contactsByKey.has(k));
+        for (let i = 0; i < missing.length; i += KEYS_PER_READ) {
+          const chunk = missing.slice(i, i + KEYS_PER_READ);
+          const rows = await s.all<ContactRow>(`SELECT * FROM contacts WHERE email_key IN (${chunk.map(() => '?').join(', ')}) ORDER BY id`, chunk);
+          for (const k of chunk) contactsByKey.set(k, []);
+          for (const row of rows) contactsByKey.get(row.email_key)?.push(toContact(row));
+        }
       },
       async lockByKey(key) {
-        const rows = await s.all<ContactRow>(SQL.contactsByKey, [key]);
-        return rows.map(toContact);
+        let known = contactsByKey.get(key);
+        if (!known) {
+          await current();
+          known = (await s.all<ContactRow>(SQL.contactsByKey, [key])).map(toContact);
+          contactsByKey.set(key, known);
+        }
+        return [...known];
       },
       lockByEmail: (email) => one(SQL.contactByEmail, [email]),
       findById: (id) => one(SQL.contactById, [id]),
       async ensure(email, key, at) {
-        await s.run(SQL.ensureContact, [email, key, at, at]);
+        const created = await s.all<ContactRow>(SQL.ensureContact, [email, key, at, at]);
+        if (created[0]) {
+          const contact = toContact(created[0]);
+          contactsByKey.get(contact.emailKey)?.push(contact);
+          return contact;
+        }
         const contact = await one(SQL.contactByEmail, [email]);
         if (!contact) throw new Error(`contact ${email} vanished during its transaction`);
         return contact;
       },
       async update(id, u) {
-        await s.run(SQL.updateContact, [u.state, JSON.stringify(u.softCampaigns), u.complained ? 1 : 0, u.bouncedAt, u.bouncedReason, u.bounceId, u.updatedAt, id]);
+        pending.updateContact(id, [u.state, JSON.stringify(u.softCampaigns), u.complained ? 1 : 0, u.bouncedAt, u.bouncedReason, u.bounceId, u.updatedAt]);
+        for (const list of contactsByKey.values()) {
+          const i = list.findIndex((c) => c.id === id);
+          if (i >= 0) list[i] = { ...list[i]!, ...u, softCampaigns: [...u.softCampaigns] };
+        }
       },
     },
 
@@ -128,8 +172,8 @@ export function sqliteRepositories(s: Statements): Repositories {
     },
 
     bounces: {
-      async insert(b) {
-        const r = await s.run(SQL.insertBounce, [
+      insert(b) {
+        return pending.insert('bounces', [
           b.messageId,
           b.campaignId,
           b.contactId,
@@ -146,16 +190,16 @@ export function sqliteRepositories(s: Statements): Repositories {
           b.counted ? 1 : 0,
           b.receivedAt,
         ]);
-        return r.lastID;
       },
     },
 
     suppressions: {
       async add(contactId, email, reason, bounceId, at) {
-        await s.run(SQL.addSuppression, [contactId, email, reason, bounceId, at]);
+        pending.addSuppression([contactId, email, reason, bounceId, at]);
       },
       async remove(contactId, reasons) {
         if (reasons.length === 0) return 0;
+        await current();
         const r = await s.run(`DELETE FROM suppressions WHERE contact_id = ? AND reason IN (${reasons.map(() => '?').join(', ')})`, [contactId, ...reasons]);
         return r.changes;
       },
@@ -163,10 +207,11 @@ export function sqliteRepositories(s: Statements): Repositories {
 
     events: {
       async insert(e) {
-        await s.run(SQL.insertEvent, [e.contactId, e.at, e.event, e.fromState, e.toState, e.actor, e.detail, e.bounceId]);
+        await pending.insert('contact_events', [e.contactId, e.at, e.event, e.fromState, e.toState, e.actor, e.detail, e.bounceId]);
       },
     },
   };
+  return { repos, pending };
 }
 
 /**
@@ -181,7 +226,9 @@ export async function sqliteTransaction<T>(db: Database, work: (repos: Repositor
     const s = statementsOf(conn);
     await s.exec('BEGIN IMMEDIATE');
     try {
-      const result = await work(sqliteRepositories(s));
+      const { repos, pending } = sqliteRepositories(s);
+      const result = await work(repos);
+      await pending.flush();
       await s.exec('COMMIT');
       return result;
     } catch (err) {

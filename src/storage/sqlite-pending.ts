@@ -1,0 +1,134 @@
+import type { Param, Statements } from './sqlite-statements.js';
+
+/**
+ * Rows an SQLite ingest transaction has decided to write but not written yet. Each statement
+ * costs a trip from the event loop to SQLite's thread and back, and under load that trip waits
+ * behind the SMTP sessions: a batch of messages written row by row spent most of its commit
+ * time travelling. Here the new rows of a whole batch go in a few multi-row statements just
+ * before COMMIT, so a batch costs about the same number of trips whatever its size.
+ *
+ * Row ids are given here rather than by the database, because the services need them at once
+ * (a bounce's id goes into the contact, its suppression and its audit line). That is safe
+ * because the transaction holds SQLite's only write lock from its first statement (`BEGIN
+ * IMMEDIATE`): nobody else can take an id meanwhile. The ids continue `sqlite_sequence`, as
+ * AUTOINCREMENT would (an id is never reused, even after its row was replaced by a replay).
+ */
+
+export type Table = 'messages' | 'bounces' | 'contact_events';
+
+interface Spec {
+  /** Columns written, `id` first. */
+  readonly columns: readonly string[];
+  readonly tail: string;
+}
+
+const SPECS: Record<Table | 'suppressions', Spec> = {
+  messages: {
+    columns: ['id', 'fingerprint', 'received_at', 'transport', 'mail_from', 'rcpt_to', 'remote_address', 'helo', 'size', 'raw', 'kind', 'format', 'status', 'problems', 'header_message_id', 'campaign_id', 'contact_key'],
+    tail: '',
+  },
+  bounces: {
+    columns: ['id', 'message_id', 'campaign_id', 'contact_id', 'recipient', 'kind', 'action', 'status_code', 'status_source', 'type', 'description', 'diagnostic', 'remote_mta', 'reporting_mta', 'counted', 'received_at'],
+    tail: '',
+  },
+  contact_events: {
+    columns: ['id', 'contact_id', 'at', 'event', 'from_state', 'to_state', 'actor', 'detail', 'bounce_id'],
+    tail: '',
+  },
+  suppressions: {
+    columns: ['contact_id', 'email', 'reason', 'bounce_id', 'created_at'],
+    // A row that meets an earlier one (stored, or in the same statement) is left out, as one by one.
+    tail: ' ON CONFLICT (contact_id, reason) DO NOTHING',
+  },
+};
+
+const CONTACT_UPDATE = ['id', 'state', 'soft_campaigns', 'complained', 'bounced_at', 'bounced_reason', 'bounce_id', 'updated_at'];
+
+/** Values bound per statement at most (SQLite allows 32,766). */
+const MAX_VALUES = 30_000;
+
+export class PendingWrites {
+  private readonly rows: Record<Table | 'suppressions', Param[][]> = { messages: [], bounces: [], contact_events: [], suppressions: [] };
+  /** The message rows waiting, by id (their status may still change). */
+  private readonly messages = new Map<number, Param[]>();
+  /** Contact updates waiting, the last one for each contact (it carries the whole new state). */
+  private readonly contacts = new Map<number, Param[]>();
+  private next: Record<Table, number> | null = null;
+
+  constructor(private readonly s: Statements) {}
+
+  get empty(): boolean {
+    return this.contacts.size === 0 && Object.values(this.rows).every((r) => r.length === 0);
+  }
+
+  /** Queues a new row of `table` (values in the order of its columns, without the id); returns its id. */
+  async insert(table: Table, values: readonly Param[]): Promise<number> {
+    this.next ??= await this.readSequences();
+    const id = this.next[table]++;
+    const row = [id, ...values];
+    this.rows[table].push(row);
+    if (table === 'messages') this.messages.set(id, row);
+    return id;
+  }
+
+  addSuppression(values: readonly Param[]): void {
+    this.rows.suppressions.push([...values]);
+  }
+
+  /** Sets the status of a message queued here; false when it is not (already written). */
+  setMessageStatus(id: number, status: string): boolean {
+    const row = this.messages.get(id);
+    if (!row) return false;
+    row[SPECS.messages.columns.indexOf('status')] = status;
+    return true;
+  }
+
+  updateContact(id: number, values: readonly Param[]): void {
+    this.contacts.set(id, [id, ...values]);
+  }
+
+  /** Writes everything queued, in an order that satisfies the foreign keys. */
+  async flush(): Promise<void> {
+    for (const table of ['messages', 'bounces'] as const) await this.write(table);
+    if (this.contacts.size > 0) {
+      const rows = [...this.contacts.values()];
+      this.contacts.clear();
+      const set = CONTACT_UPDATE.slice(1)
+        .map((c, i) => `${c} = v.column${i + 2}`)
+        .join(', ');
+      for (const chunk of chunks(rows, CONTACT_UPDATE.length)) {
+        await this.s.runOnce(`UPDATE contacts SET ${set} FROM (VALUES ${placeholders(chunk.length, CONTACT_UPDATE.length)}) AS v WHERE contacts.id = v.column1`, chunk.flat());
+      }
+    }
+    for (const table of ['suppressions', 'contact_events'] as const) await this.write(table);
+    this.messages.clear();
+  }
+
+  private async write(table: Table | 'suppressions'): Promise<void> {
+    const rows = this.rows[table];
+    if (rows.length === 0) return;
+    this.rows[table] = [];
+    const { columns, tail } = SPECS[table];
+    for (const chunk of chunks(rows, columns.length)) {
+      await this.s.runOnce(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${placeholders(chunk.length, columns.length)}${tail}`, chunk.flat());
+    }
+  }
+
+  private async readSequences(): Promise<Record<Table, number>> {
+    const rows = await this.s.all<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('messages', 'bounces', 'contact_events')", []);
+    const seq = (t: Table) => Number(rows.find((r) => r.name === t)?.seq ?? 0) + 1;
+    return { messages: seq('messages'), bounces: seq('bounces'), contact_events: seq('contact_events') };
+  }
+}
+
+function placeholders(rows: number, columns: number): string {
+  const one = `(${Array(columns).fill('?').join(', ')})`;
+  return Array(rows).fill(one).join(', ');
+}
+
+function chunks<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(MAX_VALUES / columns));
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
