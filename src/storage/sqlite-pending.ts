@@ -44,8 +44,8 @@ const SPECS: Record<Table | 'suppressions', Spec> = {
 
 const CONTACT_UPDATE = ['id', 'state', 'soft_campaigns', 'complained', 'bounced_at', 'bounced_reason', 'bounce_id', 'updated_at'];
 
-/** Values bound per statement at most (SQLite allows 32,766). */
-const MAX_VALUES = 30_000;
+/** Rows per INSERT (a statement's text is parsed at once; SQLite allows up to 1 GB of it). */
+const ROWS_PER_STATEMENT = 500;
 
 export class PendingWrites {
   private readonly rows: Record<Table | 'suppressions', Param[][]> = { messages: [], bounces: [], contact_events: [], suppressions: [] };
@@ -89,29 +89,41 @@ export class PendingWrites {
 
   /** Writes everything queued, in an order that satisfies the foreign keys. */
   async flush(): Promise<void> {
-    for (const table of ['messages', 'bounces'] as const) await this.write(table);
+    if (!this.empty) await this.s.exec(this.script());
+  }
+
+  /** Writes everything queued and commits, in one trip to SQLite. */
+  async flushAndCommit(): Promise<void> {
+    await this.s.exec(`${this.script()}COMMIT;`);
+  }
+
+  /**
+   * The queued writes as one SQL text with the values written in as literals (see `literal`),
+   * so that a single call runs them all: a statement with bound values would cost a trip each.
+   */
+  private script(): string {
+    const parts: string[] = [];
+    const insert = (table: Table | 'suppressions') => {
+      const rows = this.rows[table];
+      if (rows.length === 0) return;
+      this.rows[table] = [];
+      const { columns, tail } = SPECS[table];
+      for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) parts.push(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values(chunk)}${tail};`);
+    };
+    insert('messages');
+    insert('bounces');
     if (this.contacts.size > 0) {
       const rows = [...this.contacts.values()];
       this.contacts.clear();
       const set = CONTACT_UPDATE.slice(1)
         .map((c, i) => `${c} = v.column${i + 2}`)
         .join(', ');
-      for (const chunk of chunks(rows, CONTACT_UPDATE.length)) {
-        await this.s.runOnce(`UPDATE contacts SET ${set} FROM (VALUES ${placeholders(chunk.length, CONTACT_UPDATE.length)}) AS v WHERE contacts.id = v.column1`, chunk.flat());
-      }
+      for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) parts.push(`UPDATE contacts SET ${set} FROM (VALUES ${values(chunk)}) AS v WHERE contacts.id = v.column1;`);
     }
-    for (const table of ['suppressions', 'contact_events'] as const) await this.write(table);
+    insert('suppressions');
+    insert('contact_events');
     this.messages.clear();
-  }
-
-  private async write(table: Table | 'suppressions'): Promise<void> {
-    const rows = this.rows[table];
-    if (rows.length === 0) return;
-    this.rows[table] = [];
-    const { columns, tail } = SPECS[table];
-    for (const chunk of chunks(rows, columns.length)) {
-      await this.s.runOnce(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${placeholders(chunk.length, columns.length)}${tail}`, chunk.flat());
-    }
+    return parts.join('\n');
   }
 
   private async readSequences(): Promise<Record<Table, number>> {
@@ -121,13 +133,31 @@ export class PendingWrites {
   }
 }
 
-function placeholders(rows: number, columns: number): string {
-  const one = `(${Array(columns).fill('?').join(', ')})`;
-  return Array(rows).fill(one).join(', ');
+function values(rows: readonly Param[][]): string {
+  return rows.map((row) => `(${row.map(literal).join(', ')})`).join(', ');
 }
 
-function chunks<T>(rows: T[], columns: number): T[][] {
-  const size = Math.max(1, Math.floor(MAX_VALUES / columns));
+/**
+ * A value as an SQLite literal. Text is quoted with its quotes doubled (SQLite has no other
+ * escape); text holding a NUL, which would end the SQL text early, is written as UTF-8 bytes
+ * cast to text; bytes as a blob literal; numbers must be finite. Anything else is refused.
+ */
+export function literal(value: Param): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot store the number ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
+  if (typeof value === 'string') {
+    if (value.includes('\0')) return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;
+    return `'${value.replaceAll("'", "''")}'`;
+  }
+  throw new Error(`cannot store a value of type ${typeof value}`);
+}
+
+function chunks<T>(rows: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;

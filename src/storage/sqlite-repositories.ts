@@ -228,8 +228,7 @@ export async function sqliteTransaction<T>(db: Database, work: (repos: Repositor
     try {
       const { repos, pending } = sqliteRepositories(s);
       const result = await work(repos);
-      await pending.flush();
-      await s.exec('COMMIT');
+      await pending.flushAndCommit();
       return result;
     } catch (err) {
       // After a failed COMMIT SQLite may already have rolled back; nothing to undo then.

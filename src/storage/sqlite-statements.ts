@@ -15,7 +15,7 @@ export interface RunResult {
   readonly changes: number;
 }
 
-type Param = string | number | boolean | null | Buffer;
+export type Param = string | number | boolean | null | Buffer;
 
 /** Statements of different texts kept at most; the oldest is finalized beyond that. */
 const MAX_CACHED = 128;
