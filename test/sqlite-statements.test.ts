@@ -25,6 +25,8 @@ async function script(repos: Repositories): Promise<unknown[]> {
   await repos.campaigns.ensure('c3', AT);
   await repos.contacts.lockKeys([contactKey('a@example.org')]);
   const a = await repos.contacts.ensure('a@example.org', contactKey('a@example.org'), AT);
+  // Refers to a contact and a campaign this transaction has just created.
+  await repos.sends.record({ campaignId: 'c3', contactId: a.id, sentAt: AT, messageId: '<first@sender.example>' });
   seen.push(a, await repos.contacts.ensure('a@example.org', contactKey('a@example.org'), LATER));
   const m1 = await repos.messages.insertIfNew({
     fingerprint: 'f1',

@@ -14,7 +14,8 @@ import type { Param, Statements } from './sqlite-statements.js';
  * AUTOINCREMENT would (an id is never reused, even after its row was replaced by a replay).
  */
 
-export type Table = 'messages' | 'bounces' | 'contact_events';
+export type Table = 'contacts' | 'messages' | 'bounces' | 'contact_events';
+type Queued = Table | 'campaigns' | 'suppressions';
 
 interface Spec {
   /** Columns written, `id` first. */
@@ -22,7 +23,15 @@ interface Spec {
   readonly tail: string;
 }
 
-const SPECS: Record<Table | 'suppressions', Spec> = {
+const SPECS: Record<Queued, Spec> = {
+  campaigns: {
+    columns: ['id', 'name', 'automation_id', 'created_at'],
+    tail: ' ON CONFLICT (id) DO NOTHING',
+  },
+  contacts: {
+    columns: ['id', 'email', 'email_key', 'state', 'soft_campaigns', 'complained', 'created_at', 'updated_at'],
+    tail: '',
+  },
   messages: {
     columns: ['id', 'fingerprint', 'received_at', 'transport', 'mail_from', 'rcpt_to', 'remote_address', 'helo', 'size', 'raw', 'kind', 'format', 'status', 'problems', 'header_message_id', 'campaign_id', 'contact_key'],
     tail: '',
@@ -48,7 +57,7 @@ const CONTACT_UPDATE = ['id', 'state', 'soft_campaigns', 'complained', 'bounced_
 const ROWS_PER_STATEMENT = 500;
 
 export class PendingWrites {
-  private readonly rows: Record<Table | 'suppressions', Param[][]> = { messages: [], bounces: [], contact_events: [], suppressions: [] };
+  private readonly rows: Record<Queued, Param[][]> = { campaigns: [], contacts: [], messages: [], bounces: [], contact_events: [], suppressions: [] };
   /** The message rows waiting, by id (their status may still change). */
   private readonly messages = new Map<number, Param[]>();
   /** Contact updates waiting, the last one for each contact (it carries the whole new state). */
@@ -71,8 +80,9 @@ export class PendingWrites {
     return id;
   }
 
-  addSuppression(values: readonly Param[]): void {
-    this.rows.suppressions.push([...values]);
+  /** Queues a row of a table whose rows carry their own key (campaigns, suppressions). */
+  add(table: 'campaigns' | 'suppressions', values: readonly Param[]): void {
+    this.rows[table].push([...values]);
   }
 
   /** Sets the status of a message queued here; false when it is not (already written). */
@@ -103,13 +113,15 @@ export class PendingWrites {
    */
   private script(): string {
     const parts: string[] = [];
-    const insert = (table: Table | 'suppressions') => {
+    const insert = (table: Queued) => {
       const rows = this.rows[table];
       if (rows.length === 0) return;
       this.rows[table] = [];
       const { columns, tail } = SPECS[table];
       for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) parts.push(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values(chunk)}${tail};`);
     };
+    insert('campaigns');
+    insert('contacts');
     insert('messages');
     insert('bounces');
     if (this.contacts.size > 0) {
@@ -127,9 +139,9 @@ export class PendingWrites {
   }
 
   private async readSequences(): Promise<Record<Table, number>> {
-    const rows = await this.s.all<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('messages', 'bounces', 'contact_events')", []);
+    const rows = await this.s.all<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence WHERE name IN ('contacts', 'messages', 'bounces', 'contact_events')", []);
     const seq = (t: Table) => Number(rows.find((r) => r.name === t)?.seq ?? 0) + 1;
-    return { messages: seq('messages'), bounces: seq('bounces'), contact_events: seq('contact_events') };
+    return { contacts: seq('contacts'), messages: seq('messages'), bounces: seq('bounces'), contact_events: seq('contact_events') };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase } from 'sqlite3';
+import { contactKey } from '../domain/verp.js';
 import type { Database } from './db.js';
 import type { ContactRecord, Repositories } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
@@ -23,7 +24,6 @@ const SQL = {
   countDuplicate: 'UPDATE messages SET duplicates = duplicates + 1, last_duplicate_at = ? WHERE fingerprint = ?',
   messageByFingerprint: 'SELECT id FROM messages WHERE fingerprint = ? LIMIT 1',
   setStatus: 'UPDATE messages SET status = ? WHERE id = ?',
-  ensureCampaign: 'INSERT INTO campaigns (id, name, automation_id, created_at) VALUES (?, NULL, NULL, ?) ON CONFLICT (id) DO NOTHING',
   contactsByKey: 'SELECT * FROM contacts WHERE email_key = ? ORDER BY id',
   contactByEmail: 'SELECT * FROM contacts WHERE email = ? LIMIT 1',
   contactById: 'SELECT * FROM contacts WHERE id = ? LIMIT 1',
@@ -101,17 +101,14 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
     campaigns: {
       async ensure(id, at) {
         if (campaignsKnown.has(id)) return;
-        await s.run(SQL.ensureCampaign, [id, at]);
+        pending.add('campaigns', [id, null, null, at]);
         campaignsKnown.add(id);
       },
       async ensureAll(campaigns) {
         const first = new Map<string, string>();
         for (const c of campaigns) if (!first.has(c.id) || c.at < first.get(c.id)!) first.set(c.id, c.at);
-        if (first.size === 0) return;
         // In id order, like the PostgreSQL path (row ids then follow the same order on both).
-        const params = [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
-        await s.run(`INSERT INTO campaigns (id, name, automation_id, created_at) VALUES ${Array.from(first, () => '(?, NULL, NULL, ?)').join(', ')} ON CONFLICT (id) DO NOTHING`, params);
-        for (const id of first.keys()) campaignsKnown.add(id);
+        for (const [id, at] of [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) await repos.campaigns.ensure(id, at);
       },
     },
 
@@ -139,6 +136,15 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
       lockByEmail: (email) => one(SQL.contactByEmail, [email]),
       findById: (id) => one(SQL.contactById, [id]),
       async ensure(email, key, at) {
+        // No contact has this key, and so none has this address (every contact's key is made
+        // from its address): the new one is queued, with its id, like the other new rows.
+        if (contactsByKey.get(key)?.length === 0 && contactKey(email) === key) {
+          const id = await pending.insert('contacts', [email, key, 'active', '[]', 0, at, at]);
+          const contact: ContactRecord = { id, email, emailKey: key, state: 'active', softCampaigns: [], complained: false, bouncedAt: null, bouncedReason: null, bounceId: null, createdAt: iso(at)!, updatedAt: iso(at)! };
+          contactsByKey.get(key)!.push(contact);
+          return contact;
+        }
+        await current();
         const created = await s.all<ContactRow>(SQL.ensureContact, [email, key, at, at]);
         if (created[0]) {
           const contact = toContact(created[0]);
@@ -160,6 +166,7 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
 
     sends: {
       async record(send) {
+        await current(); // its contact or campaign may be queued
         await s.run(SQL.recordSend, [send.campaignId, send.contactId, send.sentAt, normaliseMessageId(send.messageId)]);
       },
       async findByMessageId(messageId) {
@@ -195,7 +202,7 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
 
     suppressions: {
       async add(contactId, email, reason, bounceId, at) {
-        pending.addSuppression([contactId, email, reason, bounceId, at]);
+        pending.add('suppressions', [contactId, email, reason, bounceId, at]);
       },
       async remove(contactId, reasons) {
         if (reasons.length === 0) return 0;
