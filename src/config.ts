@@ -15,6 +15,7 @@ const DEV_SECRET = 'rebond-development-secret-do-not-use-in-production';
 /** The HTTP token of development mode (documented in the README): never for a real server. */
 export const DEV_HTTP_TOKEN = 'rebond-development-token';
 const MIN_SECRET_LENGTH = 32;
+const DEFAULT_PARSE_THREADS = 1;
 const PLACEHOLDER = /change.?me|changeit|replace.?me|your.?secret|^secret$|example|placeholder|^x+$|^(.)\1+$|password|todo|fixme|do-not-use/i;
 
 const domainName = z
@@ -75,6 +76,13 @@ const schema = z
     rules: z
       .object({
         softThreshold: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    ingest: z
+      .object({
+        // Worker threads that parse incoming messages (0: parse on the main thread).
+        parseThreads: z.number().int().min(0).max(64).default(DEFAULT_PARSE_THREADS),
       })
       .strict()
       .prefault({}),
@@ -177,6 +185,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
   ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
+  ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],
