@@ -15,7 +15,6 @@ const DEV_SECRET = 'rebond-development-secret-do-not-use-in-production';
 /** The HTTP token of development mode (documented in the README): never for a real server. */
 export const DEV_HTTP_TOKEN = 'rebond-development-token';
 const MIN_SECRET_LENGTH = 32;
-const DEFAULT_PARSE_THREADS = 1;
 const PLACEHOLDER = /change.?me|changeit|replace.?me|your.?secret|^secret$|example|placeholder|^x+$|^(.)\1+$|password|todo|fixme|do-not-use/i;
 
 const domainName = z
@@ -82,7 +81,7 @@ const schema = z
     ingest: z
       .object({
         // Worker threads that parse incoming messages (0: parse on the main thread).
-        parseThreads: z.number().int().min(0).max(64).default(DEFAULT_PARSE_THREADS),
+        parseThreads: z.number().int().min(0).max(64).default(0),
       })
       .strict()
       .prefault({}),
