@@ -62,6 +62,8 @@ const generator = oneOf<GeneratorKind>('generator', values.generator, ['own', 's
 const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
 // The receiver's ingest.parseThreads (its default when not given).
 const parseThreads = values['parse-threads'] === undefined ? null : values['parse-threads'] === '0' ? 0 : positiveInt('parse-threads', values['parse-threads'], 1);
+/** Options for the loaded receiver's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
+const nodeArgs = (process.env['REBOND_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
 interface RebondRun {
   readonly database: 'sqlite' | 'postgres';
@@ -99,7 +101,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
         await fresh.stop();
       }
     }
-    const server = await startRebond({ databaseUrl: url, env });
+    const server = await startRebond({ databaseUrl: url, env, nodeArgs });
     let run: Measured;
     let idleResult: RebondRun['idle'] = null;
     try {

@@ -277,6 +277,7 @@ export async function lockTargets(repos: Repositories, items: readonly Prepared[
   }
   await repos.campaigns.ensureAll(campaigns);
   await repos.contacts.lockKeys(keys);
+  await repos.messages.expect(items.map((p) => p.fingerprint));
 }
 
 export function byFingerprint(a: Prepared, b: Prepared): number {

@@ -3,13 +3,9 @@ import type { Knex } from 'knex';
 import { errorText, type Logger } from '../logger.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
-import { iso, toContact, type ContactRow } from './rows.js';
+import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
+import { sqliteTransaction } from './sqlite-repositories.js';
 
-/** `<id@host>` and `id@host` are the same Message-ID; stored without brackets, lowercased. */
-export function normaliseMessageId(value: string | null | undefined): string | null {
-  const v = value?.trim().replace(/^<|>$/g, '').trim().toLowerCase();
-  return v ? v : null;
-}
 
 /**
  * The knex implementation of the repositories.
@@ -44,9 +40,17 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
   // FOR NO KEY UPDATE: excludes every other writer of the row, but not the foreign-key checks of
   // rows that merely refer to it (a send recorded for this contact does not wait, nor deadlock).
   const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forNoKeyUpdate() as T) : q);
+  // What this transaction knows, to save statements: the campaigns it made sure exist, and the
+  // contacts of the keys it has locked (read, and row-locked, once; kept current with the
+  // contacts it creates and updates, which nobody else can change before it ends).
+  const campaignsKnown = new Set<string>();
+  const contactsByKey = new Map<string, ContactRecord[]>();
 
   return {
     messages: {
+      async expect() {
+        // The unique index on the fingerprint arbitrates at insert time.
+      },
       async insertIfNew(m) {
         const rows: Array<{ id: number | string }> = await trx('messages')
           .insert({
@@ -84,7 +88,9 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
 
     campaigns: {
       async ensure(id, at) {
+        if (campaignsKnown.has(id)) return;
         await trx('campaigns').insert({ id, name: null, automation_id: null, created_at: at }).onConflict('id').ignore();
+        campaignsKnown.add(id);
       },
       async ensureAll(campaigns) {
         // One statement; its rows are inserted (and any wait on a campaign another transaction
@@ -97,6 +103,7 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
           .insert(rows.map((c) => ({ id: c.id, name: null, automation_id: null, created_at: c.at })))
           .onConflict('id')
           .ignore();
+        for (const c of rows) campaignsKnown.add(c.id);
       },
     },
 
@@ -107,8 +114,16 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
         // The sorted subquery (kept apart by OFFSET 0) feeds the volatile lock function row by
         // row, so the locks are taken in ascending order.
         await trx.raw('SELECT count(pg_advisory_xact_lock(?, k)) FROM (SELECT k FROM unnest(?::int4[]) AS t(k) ORDER BY k OFFSET 0) AS ordered', [ADVISORY_LOCK.CONTACT_KEY, ids]);
+        // The keys' contacts, row-locked in one statement rather than one per message.
+        const missing = [...new Set(keys)].filter((k) => !contactsByKey.has(k));
+        if (missing.length === 0) return;
+        const rows: ContactRow[] = await lock(trx('contacts').whereIn('email_key', missing).orderBy('id'));
+        for (const k of missing) contactsByKey.set(k, []);
+        for (const row of rows) contactsByKey.get(row.email_key)?.push(toContact(row));
       },
       async lockByKey(key) {
+        const known = contactsByKey.get(key);
+        if (known) return [...known];
         const rows: ContactRow[] = await lock(trx('contacts').where({ email_key: key }).orderBy('id'));
         return rows.map(toContact);
       },
@@ -127,7 +142,10 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
           .ignore();
         const row: ContactRow | undefined = await lock(trx('contacts').where({ email }).first());
         if (!row) throw new Error(`contact ${email} vanished during its transaction`);
-        return toContact(row);
+        const contact = toContact(row);
+        const known = contactsByKey.get(contact.emailKey);
+        if (known && !known.some((c) => c.id === contact.id)) known.push(contact);
+        return contact;
       },
       async update(id, u) {
         await trx('contacts').where({ id }).update({
@@ -139,6 +157,10 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
           bounce_id: u.bounceId,
           updated_at: u.updatedAt,
         });
+        for (const list of contactsByKey.values()) {
+          const i = list.findIndex((c) => c.id === id);
+          if (i >= 0) list[i] = { ...list[i]!, ...u, softCampaigns: [...u.softCampaigns] };
+        }
       },
     },
 
@@ -246,11 +268,15 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
       for (let attempt = 1; ; attempt++) {
         let bodyDone = false;
         try {
-          return await db.knex.transaction(async (trx) => {
-            const result = await work(repositoriesFor(trx, db.dialect));
+          const body = async (repos: Repositories) => {
+            const result = await work(repos);
             bodyDone = true;
             return result;
-          }, config);
+          };
+          // SQLite: prepared statements on the connection, without the query builder (the
+          // ingest hot path); PostgreSQL: knex.
+          if (db.dialect === 'sqlite') return await sqliteTransaction(db, body);
+          return await db.knex.transaction((trx) => body(repositoriesFor(trx, db.dialect)), config);
         } catch (err) {
           const conflict = isRetryable(err);
           const lost = !conflict && !bodyDone && !reconnected && isConnectionLost(err);

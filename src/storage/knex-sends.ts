@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { ContactState } from '../domain/contact-rules.js';
 import type { Database } from './db.js';
-import { isRetryable, normaliseMessageId } from './knex-repositories.js';
+import { isRetryable } from './knex-repositories.js';
+import { normaliseMessageId } from './rows.js';
 import type { NewSend, SendStore } from './stores.js';
 
 /**

@@ -83,6 +83,11 @@ export interface NewContactEvent {
 }
 
 export interface MessageRepository {
+  /**
+   * Told the fingerprints of the messages this transaction is about to insert, all at once, so
+   * that an implementation can look them up in one statement rather than one per message.
+   */
+  expect(fingerprints: readonly string[]): Promise<void>;
   /** Inserts the message unless one with the same fingerprint exists; returns its id or null. */
   insertIfNew(message: NewMessage): Promise<number | null>;
   /** Counts one more delivery of a known message; returns its id. */

@@ -48,3 +48,9 @@ function parseList(text: string): string[] {
     return [];
   }
 }
+
+/** `<id@host>` and `id@host` are the same Message-ID; stored without brackets, lowercased. */
+export function normaliseMessageId(value: string | null | undefined): string | null {
+  const v = value?.trim().replace(/^<|>$/g, '').trim().toLowerCase();
+  return v ? v : null;
+}
