@@ -208,6 +208,7 @@ export class ParsePool {
     if ('ready' in reply) {
       thread.ready = true;
       this.startFailures = 0;
+      this.logger.log('debug', 'PARSE_WORKER_READY', 'a parse worker is ready', { threadId: thread.worker.threadId });
       return;
     }
     const job = thread.jobs.get(reply.id);
