@@ -1,73 +1,14 @@
 import { expect } from 'chai';
-import { contactKey } from '../src/domain/verp.js';
 import { migrate, openDatabase, type Database } from '../src/storage/db.js';
 import { repositoriesFor, unitOfWork } from '../src/storage/knex-repositories.js';
-import type { Repositories } from '../src/storage/repositories.js';
 import { sqliteTransaction } from '../src/storage/sqlite-repositories.js';
 import { createSqlite } from './helpers/db.js';
+import { AT, repositoryScript as script } from './helpers/repository-script.js';
 
 /**
  * The SQLite ingest path writes its own SQL (prepared once per connection) instead of going
  * through the query builder. The same calls through both must leave the same rows.
  */
-
-const AT = '2026-12-04T10:00:00.000Z';
-const LATER = '2026-12-04T11:00:00.000Z';
-
-/** Every repository call the ingest transaction makes, with values of each kind (null, boolean, blob). */
-async function script(repos: Repositories): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  await repos.campaigns.ensureAll([
-    { id: 'c2', at: LATER },
-    { id: 'c1', at: AT },
-    { id: 'c2', at: AT },
-  ]);
-  await repos.campaigns.ensure('c3', AT);
-  await repos.contacts.lockKeys([contactKey('a@example.org')]);
-  const a = await repos.contacts.ensure('a@example.org', contactKey('a@example.org'), AT);
-  // Refers to a contact and a campaign this transaction has just created.
-  await repos.sends.record({ campaignId: 'c3', contactId: a.id, sentAt: AT, messageId: '<first@sender.example>' });
-  seen.push(a, await repos.contacts.ensure('a@example.org', contactKey('a@example.org'), LATER));
-  const m1 = await repos.messages.insertIfNew({
-    fingerprint: 'f1',
-    receivedAt: AT,
-    transport: 'smtp',
-    mailFrom: '',
-    rcptTo: ['bounce+c1-x@bounces.example'],
-    remoteAddress: '127.0.0.1',
-    helo: 'mx.example',
-    size: 5,
-    raw: Buffer.from([0, 1, 2, 255, 10]),
-    kind: 'bounce',
-    format: 'rfc3464',
-    status: 'processed',
-    problems: ['one', 'two'],
-    headerMessageId: '<m1@example>',
-    campaignId: 'c1',
-    contactKey: contactKey('a@example.org'),
-  });
-  await repos.messages.expect(['f2', 'f1', 'f2']);
-  const m2 = await repos.messages.insertIfNew({ fingerprint: 'f2', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 0, raw: Buffer.alloc(0), kind: 'unknown', format: 'none', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
-  await repos.messages.setStatus(m2!, 'unparseable');
-  // After m2: a refused insert may use up an id on one path and not the other (gaps are harmless).
-  const again = await repos.messages.insertIfNew({ fingerprint: 'f1', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 1, raw: null, kind: 'unknown', format: 'none', status: 'unparseable', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
-  seen.push(m1, m2, again, await repos.messages.recordDuplicate('f1', LATER), await repos.messages.recordDuplicate('nope', LATER));
-  await repos.messages.setStatus(m1!, 'unattributed');
-  const b1 = await repos.bounces.insert({ messageId: m1!, campaignId: 'c1', contactId: a.id, recipient: 'a@example.org', kind: 'bounce', action: 'failed', statusCode: '5.1.1', statusSource: 'status', type: 'hard', description: "it's a \\ 'quoted'\r\n'); DROP TABLE contacts; --", diagnostic: 'smtp; 550 5.1.1 \u0000 nul, é, 😀, \ud800 lone', remoteMta: 'mx.example', reportingMta: 'mta.example', counted: true, receivedAt: AT });
-  const b2 = await repos.bounces.insert({ messageId: m1!, campaignId: null, contactId: null, recipient: null, kind: 'delay', action: null, statusCode: null, statusSource: null, type: null, description: null, diagnostic: null, remoteMta: null, reportingMta: null, counted: false, receivedAt: AT });
-  seen.push(b1, b2);
-  await repos.contacts.update(a.id, { state: 'bounced', softCampaigns: ['c1', 'c2'], complained: true, bouncedAt: AT, bouncedReason: 'hard_bounce', bounceId: b1, updatedAt: LATER });
-  await repos.suppressions.add(a.id, a.email, 'hard_bounce', b1, AT);
-  await repos.suppressions.add(a.id, a.email, 'hard_bounce', b2, LATER);
-  await repos.suppressions.add(a.id, a.email, 'complaint', null, AT);
-  seen.push(await repos.suppressions.remove(a.id, ['complaint', 'soft_bounces']));
-  await repos.events.insert({ contactId: a.id, at: AT, event: 'bounced', fromState: 'active', toState: 'bounced', actor: 'rebond', detail: 'hard bounce 5.1.1', bounceId: b1 });
-  await repos.sends.record({ campaignId: 'c1', contactId: a.id, sentAt: AT, messageId: '<Out-1@Sender.example>' });
-  await repos.sends.record({ campaignId: 'c1', contactId: a.id, sentAt: LATER, messageId: null });
-  seen.push(await repos.sends.findByMessageId('out-1@sender.example'), await repos.sends.findByMessageId('<none@x>'));
-  seen.push(await repos.contacts.lockByKey(contactKey('a@example.org')), await repos.contacts.lockByEmail('a@example.org'), await repos.contacts.findById(a.id), await repos.contacts.findById(999));
-  return seen;
-}
 
 const TABLES = ['campaigns', 'contacts', 'messages', 'bounces', 'suppressions', 'contact_events', 'sends'];
 

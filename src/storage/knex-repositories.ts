@@ -4,6 +4,7 @@ import { errorText, type Logger } from '../logger.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
+import { PgPendingWrites } from './pg-pending.js';
 import { sqliteTransaction } from './sqlite-repositories.js';
 
 
@@ -36,7 +37,7 @@ import { sqliteTransaction } from './sqlite-repositories.js';
  * serialisation failures (and retries) to conflicts the locks already order. SQLite has a
  * single writer, which gives the same guarantees; `lockKeys` is a no-op there.
  */
-export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database['dialect']): Repositories {
+export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database['dialect'], pending?: PgPendingWrites): Repositories {
   // FOR NO KEY UPDATE: excludes every other writer of the row, but not the foreign-key checks of
   // rows that merely refer to it (a send recorded for this contact does not wait, nor deadlock).
   const lock = <T extends Knex.QueryBuilder>(q: T): T => (dialect === 'pg' ? (q.forNoKeyUpdate() as T) : q);
@@ -45,6 +46,10 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
   // contacts it creates and updates, which nobody else can change before it ends).
   const campaignsKnown = new Set<string>();
   const contactsByKey = new Map<string, ContactRecord[]>();
+  /** Reads that the cache does not answer see the database: anything queued is written first. */
+  const current = async () => {
+    if (pending && !pending.empty) await pending.flush();
+  };
 
   return {
     messages: {
@@ -124,23 +129,29 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
       async lockByKey(key) {
         const known = contactsByKey.get(key);
         if (known) return [...known];
+        await current();
         const rows: ContactRow[] = await lock(trx('contacts').where({ email_key: key }).orderBy('id'));
         return rows.map(toContact);
       },
       async lockByEmail(email) {
+        await current();
         const row: ContactRow | undefined = await lock(trx('contacts').where({ email }).first());
         return row ? toContact(row) : null;
       },
       async findById(id) {
+        await current();
         const row: ContactRow | undefined = await trx('contacts').where({ id }).first();
         return row ? toContact(row) : null;
       },
       async ensure(email, key, at): Promise<ContactRecord> {
-        await trx('contacts')
+        const created: ContactRow[] = await trx('contacts')
           .insert({ email, email_key: key, state: 'active', soft_campaigns: '[]', complained: false, created_at: at, updated_at: at })
           .onConflict('email')
-          .ignore();
-        const row: ContactRow | undefined = await lock(trx('contacts').where({ email }).first());
+          .ignore()
+          .returning('*');
+        // Not created: it exists, and may have a queued update unless its key is known empty.
+        if (!created[0] && contactsByKey.get(key)?.length !== 0) await current();
+        const row: ContactRow | undefined = created[0] ?? (await lock(trx('contacts').where({ email }).first()));
         if (!row) throw new Error(`contact ${email} vanished during its transaction`);
         const contact = toContact(row);
         const known = contactsByKey.get(contact.emailKey);
@@ -148,7 +159,8 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
         return contact;
       },
       async update(id, u) {
-        await trx('contacts').where({ id }).update({
+        if (pending) pending.updateContact(id, [u.state, JSON.stringify(u.softCampaigns), u.complained, u.bouncedAt, u.bouncedReason, u.bounceId, u.updatedAt]);
+        else await trx('contacts').where({ id }).update({
           state: u.state,
           soft_campaigns: JSON.stringify(u.softCampaigns),
           complained: u.complained,
@@ -181,44 +193,46 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
 
     bounces: {
       async insert(b) {
-        const rows: Array<{ id: number | string }> = await trx('bounces')
-          .insert({
-            message_id: b.messageId,
-            campaign_id: b.campaignId,
-            contact_id: b.contactId,
-            recipient: b.recipient,
-            kind: b.kind,
-            action: b.action,
-            status_code: b.statusCode,
-            status_source: b.statusSource,
-            type: b.type,
-            description: b.description,
-            diagnostic: b.diagnostic,
-            remote_mta: b.remoteMta,
-            reporting_mta: b.reportingMta,
-            counted: b.counted,
-            received_at: b.receivedAt,
-          })
-          .returning('id');
+        const row = {
+          message_id: b.messageId,
+          campaign_id: b.campaignId,
+          contact_id: b.contactId,
+          recipient: b.recipient,
+          kind: b.kind,
+          action: b.action,
+          status_code: b.statusCode,
+          status_source: b.statusSource,
+          type: b.type,
+          description: b.description,
+          diagnostic: b.diagnostic,
+          remote_mta: b.remoteMta,
+          reporting_mta: b.reportingMta,
+          counted: b.counted,
+          received_at: b.receivedAt,
+        };
+        if (pending) return pending.insertBounce(row);
+        const rows: Array<{ id: number | string }> = await trx('bounces').insert(row).returning('id');
         return Number(rows[0]!.id);
       },
     },
 
     suppressions: {
       async add(contactId, email, reason, bounceId, at) {
+        if (pending) return pending.addSuppression({ contact_id: contactId, email, reason, bounce_id: bounceId, created_at: at });
         await trx('suppressions')
           .insert({ contact_id: contactId, email, reason, bounce_id: bounceId, created_at: at })
           .onConflict(['contact_id', 'reason'])
           .ignore();
       },
       async remove(contactId, reasons) {
+        await current();
         return trx('suppressions').where({ contact_id: contactId }).whereIn('reason', [...reasons]).delete();
       },
     },
 
     events: {
       async insert(e) {
-        await trx('contact_events').insert({
+        const row = {
           contact_id: e.contactId,
           at: e.at,
           event: e.event,
@@ -227,7 +241,9 @@ export function repositoriesFor(trx: Knex | Knex.Transaction, dialect: Database[
           actor: e.actor,
           detail: e.detail,
           bounce_id: e.bounceId,
-        });
+        };
+        if (pending) pending.addEvent(row);
+        else await trx('contact_events').insert(row);
       },
     },
   };
@@ -268,15 +284,21 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
       for (let attempt = 1; ; attempt++) {
         let bodyDone = false;
         try {
-          const body = async (repos: Repositories) => {
+          const body = async (repos: Repositories, flush?: () => Promise<void>) => {
             const result = await work(repos);
+            await flush?.();
             bodyDone = true;
             return result;
           };
           // SQLite: prepared statements on the connection, without the query builder (the
           // ingest hot path); PostgreSQL: knex.
           if (db.dialect === 'sqlite') return await sqliteTransaction(db, body);
-          return await db.knex.transaction((trx) => body(repositoriesFor(trx, db.dialect)), config);
+          return await db.knex.transaction(async (trx) => {
+            // New rows are queued and written in a few statements at the end (pg-pending.ts);
+            // written before bodyDone, so that a connection lost meanwhile retries the whole.
+            const pending = new PgPendingWrites(trx);
+            return body(repositoriesFor(trx, db.dialect, pending), () => pending.flush());
+          }, config);
         } catch (err) {
           const conflict = isRetryable(err);
           const lost = !conflict && !bodyDone && !reconnected && isConnectionLost(err);
