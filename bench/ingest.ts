@@ -12,7 +12,8 @@
  *
  *   npm run bench -- [--database sqlite|postgres|both] [--concurrency 20] [--messages 20000]
  *     [--mix samples|dsn] [--contacts 5000] [--campaigns 20] [--sink auto|off]
- *     [--generator own|smtp-source] [--idle 200] [--json bench/results/ingest-latest.json]
+ *     [--generator own|smtp-source] [--idle 200] [--parse-threads N]
+ *     [--json bench/results/ingest-latest.json]
  *
  * PostgreSQL: a fresh database on REBOND_TEST_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     sink: { type: 'string' },
     generator: { type: 'string' },
     idle: { type: 'string' },
+    'parse-threads': { type: 'string' },
   },
   strict: true,
 });
@@ -58,6 +60,8 @@ const jsonPath = resolve(values.json ?? join(ROOT, 'bench', 'results', 'ingest-l
 const sinkMode = oneOf('sink', values.sink, ['auto', 'off'] as const, 'auto');
 const generator = oneOf<GeneratorKind>('generator', values.generator, ['own', 'smtp-source'], 'own');
 const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
+// The receiver's ingest.parseThreads (its default when not given).
+const parseThreads = values['parse-threads'] === undefined ? null : values['parse-threads'] === '0' ? 0 : positiveInt('parse-threads', values['parse-threads'], 1);
 /** Options for the loaded receiver's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
 const nodeArgs = (process.env['REBOND_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
@@ -86,7 +90,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
     drop = () => db.drop();
   }
   try {
-    const env = receiverEnv(concurrency + idle + 20);
+    const env = { ...receiverEnv(concurrency + idle + 20), ...(parseThreads === null ? {} : { REBOND_INGEST_PARSE_THREADS: String(parseThreads) }) };
     let idleFresh: RebondRun['idle'] = null;
     if (idle > 0) {
       const fresh = await startRebond({ databaseUrl: url, env });
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
 
   const result = {
     bench: 'ingest',
-    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle },
+    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle, parseThreads },
     machine: { before, after },
     mix: { bytes: mix.bytes, samples: mix.used, skipped: mix.skipped },
     sink,

@@ -10,6 +10,7 @@ import type { ParseOptions } from './dsn/parse.js';
 import { ContactService } from './services/contacts.js';
 import { Importer } from './services/importer.js';
 import { Ingestor } from './services/ingest.js';
+import { ParsePool } from './services/parse-pool.js';
 import { SendPipeline } from './services/pipeline.js';
 import { Replayer } from './services/replay.js';
 import { ReportService } from './services/reports.js';
@@ -122,7 +123,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const uow = unitOfWork(db, { logger });
   let current = config;
   const parse = options.parse ? { parse: options.parse } : {};
-  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, ...parse });
+  // Worker threads parse with the built-in decoders only: a chain given here stays in-thread.
+  const parsePool = config.ingest.parseThreads > 0 && !options.parse ? new ParsePool({ threads: config.ingest.parseThreads, logger }) : null;
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, parsePool, ...parse });
   const suppressions = new SuppressionService(knexSuppressionStore(db));
   const messages = knexMessageStore(db);
   const retention = new RawRetention(messages, config.storage, logger);
@@ -201,7 +204,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     async close() {
       await retention.stop();
-      await ingestor.drain();
+      // In-flight messages finish (parsed, committed) before the parse workers stop.
+      await ingestor.close();
       await db.close();
     },
   };

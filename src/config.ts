@@ -78,6 +78,13 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    ingest: z
+      .object({
+        // Worker threads that parse incoming messages (0: parse on the main thread).
+        parseThreads: z.number().int().min(0).max(64).default(0),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
         // Raw bytes kept per message; a larger message keeps its first rawMaxBytes bytes.
@@ -177,6 +184,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_BUSY_TIMEOUT_MS', 'database.busyTimeoutMs', int],
   ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
+  ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],

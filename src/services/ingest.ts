@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { applySignal, type ContactEventName, type ContactState, type Signal } from '../domain/contact-rules.js';
 import type { VerpSettings } from '../domain/verp.js';
 import { parseMessage, type ParseOptions } from '../dsn/parse.js';
@@ -7,7 +6,9 @@ import type { Logger } from '../logger.js';
 import { silentMetrics, type Metrics } from '../metrics.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
 import { Committer, isUnavailable } from './committer.js';
+import { fingerprint } from './fingerprint.js';
 import { identify, targetFromSend, type Target } from './identify.js';
+import type { ParsePool } from './parse-pool.js';
 
 /**
  * Ingest: raw message -> parse -> identify -> classify -> rules -> one transaction. Parsing and
@@ -65,23 +66,9 @@ export class TemporaryFailure extends Error {
   }
 }
 
-const CRLF = Buffer.from('\r\n');
 export const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
 
-/**
- * The identity of a message for deduplication: SHA-256 of its bytes with line endings
- * normalised, so a remote retry (or the same report delivered to two MX hosts) is the same.
- */
-export function fingerprint(raw: Buffer): string {
-  const hash = createHash('sha256');
-  let start = 0;
-  for (let i = raw.indexOf(CRLF); i >= 0; i = raw.indexOf(CRLF, i + 2)) {
-    hash.update(raw.subarray(start, i));
-    start = i + 1;
-  }
-  hash.update(raw.subarray(start));
-  return hash.digest('hex');
-}
+export { fingerprint };
 
 export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omit<ParseOptions, 'mailFrom'> = {}): Promise<Prepared> {
   const report = await parseMessage(input.raw, { ...parse, mailFrom: input.mailFrom });
@@ -324,6 +311,11 @@ export interface IngestorOptions {
   readonly parse?: Omit<ParseOptions, 'mailFrom'>;
   /** Counts messages, records, commits (see metrics.ts). */
   readonly metrics?: Metrics;
+  /**
+   * Worker threads that parse with the built-in decoder chain (`ingest.parseThreads`); not
+   * used with a decoder chain of the caller's own. Closed by `close()`.
+   */
+  readonly parsePool?: ParsePool | null;
 }
 
 /** The ingest service: prepares, commits through the group committer, logs what changed. */
@@ -337,6 +329,8 @@ export class Ingestor {
   private softThreshold: number;
   private readonly parse: Omit<ParseOptions, 'mailFrom'>;
   private readonly metrics: Metrics;
+  /** The parse workers in use (null: parsing on the main thread). */
+  readonly parsePool: ParsePool | null;
 
   constructor(options: IngestorOptions) {
     this.logger = options.logger.child('ingest');
@@ -344,6 +338,8 @@ export class Ingestor {
     this.softThreshold = options.softThreshold;
     this.parse = options.parse ?? {};
     this.metrics = options.metrics ?? silentMetrics;
+    // Decoders are functions: a chain other than the built-in one cannot run in a worker.
+    this.parsePool = this.parse.decoders === undefined && this.parse.limits === undefined ? (options.parsePool ?? null) : null;
     this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), {
       maxBatch: options.maxBatch ?? 64,
       lock: lockTargets,
@@ -366,7 +362,7 @@ export class Ingestor {
 
   /** Parses and identifies a message: everything that needs no database. */
   prepare(input: IngestInput): Promise<Prepared> {
-    return prepare(input, this.verp, this.parse);
+    return this.parsePool ? this.parsePool.prepare(input, this.verp) : prepare(input, this.verp, this.parse);
   }
 
   /**
@@ -413,6 +409,12 @@ export class Ingestor {
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.committer.idle();
+  }
+
+  /** Drains, then stops the parse workers (messages handed in later are parsed in-thread). */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.parsePool?.close();
   }
 
   get healthy(): boolean {
