@@ -276,8 +276,8 @@ export async function lockTargets(repos: Repositories, items: readonly Prepared[
     }
   }
   await repos.campaigns.ensureAll(campaigns);
-  await repos.contacts.lockKeys(keys);
-  await repos.messages.expect(items.map((p) => p.fingerprint));
+  // Reading which messages are already stored takes no lock: it goes with the contacts' reads.
+  await Promise.all([repos.contacts.lockKeys(keys), repos.messages.expect(items.map((p) => p.fingerprint))]);
 }
 
 export function byFingerprint(a: Prepared, b: Prepared): number {

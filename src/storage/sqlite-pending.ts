@@ -63,6 +63,7 @@ export class PendingWrites {
   /** Contact updates waiting, the last one for each contact (it carries the whole new state). */
   private readonly contacts = new Map<number, Param[]>();
   private next: Record<Table, number> | null = null;
+  private reading: Promise<void> | null = null;
 
   constructor(private readonly s: Statements) {}
 
@@ -70,9 +71,21 @@ export class PendingWrites {
     return this.contacts.size === 0 && Object.values(this.rows).every((r) => r.length === 0);
   }
 
+  /**
+   * Reads where the ids continue, once per transaction. Called early (see `expect`) so that the
+   * read travels to SQLite together with the transaction's other reads instead of on its own.
+   */
+  ready(): Promise<void> {
+    this.reading ??= this.readSequences().then((next) => {
+      this.next ??= next;
+    });
+    return this.reading;
+  }
+
   /** Queues a new row of `table` (values in the order of its columns, without the id); returns its id. */
   async insert(table: Table, values: readonly Param[]): Promise<number> {
-    this.next ??= await this.readSequences();
+    if (!this.next) await this.ready();
+    if (!this.next) throw new Error('the id sequences were not read');
     const id = this.next[table]++;
     const row = [id, ...values];
     this.rows[table].push(row);
@@ -169,7 +182,8 @@ export function literal(value: Param): string {
   throw new Error(`cannot store a value of type ${typeof value}`);
 }
 
-function chunks<T>(rows: T[], size: number): T[][] {
+/** `rows` in slices of at most `size`. */
+export function chunks<T>(rows: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;

@@ -3,7 +3,7 @@ import { contactKey } from '../domain/verp.js';
 import type { Database } from './db.js';
 import type { ContactRecord, Repositories } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
-import { PendingWrites } from './sqlite-pending.js';
+import { chunks, PendingWrites } from './sqlite-pending.js';
 import { statementsOf, type Statements } from './sqlite-statements.js';
 
 /**
@@ -55,12 +55,14 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
     messages: {
       async expect(fingerprints) {
         const missing = [...new Set(fingerprints)].filter((f) => !messageIds.has(f));
-        for (let i = 0; i < missing.length; i += KEYS_PER_READ) {
-          const chunk = missing.slice(i, i + KEYS_PER_READ);
+        const read = async (chunk: string[]) => {
           const rows = await s.all<{ id: number; fingerprint: string }>(`SELECT id, fingerprint FROM messages WHERE fingerprint IN (${chunk.map(() => '?').join(', ')})`, chunk);
           for (const f of chunk) messageIds.set(f, null);
           for (const row of rows) messageIds.set(row.fingerprint, Number(row.id));
-        }
+        };
+        // Sent together, with the read of the id sequences the new messages will need: each trip
+        // to SQLite waits for the event loop on its way back, and these can share one wait.
+        await Promise.all([...chunks(missing, KEYS_PER_READ).map(read), ...(missing.length > 0 ? [pending.ready()] : [])]);
       },
       async insertIfNew(m) {
         if (!messageIds.has(m.fingerprint)) await repos.messages.expect([m.fingerprint]);
@@ -117,12 +119,12 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
         // Nothing to lock: the transaction holds SQLite's only write lock. The contacts of the
         // keys are read in one statement instead of one per message.
         const missing = [...new Set(keys)].filter((k) => !contactsByKey.has(k));
-        for (let i = 0; i < missing.length; i += KEYS_PER_READ) {
-          const chunk = missing.slice(i, i + KEYS_PER_READ);
+        const read = async (chunk: string[]) => {
           const rows = await s.all<ContactRow>(`SELECT * FROM contacts WHERE email_key IN (${chunk.map(() => '?').join(', ')}) ORDER BY id`, chunk);
           for (const k of chunk) contactsByKey.set(k, []);
           for (const row of rows) contactsByKey.get(row.email_key)?.push(toContact(row));
-        }
+        };
+        await Promise.all(chunks(missing, KEYS_PER_READ).map(read));
       },
       async lockByKey(key) {
         let known = contactsByKey.get(key);
