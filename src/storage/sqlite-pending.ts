@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { Param, Statements } from './sqlite-statements.js';
 
 /**
@@ -165,7 +166,8 @@ function values(rows: readonly Param[][]): string {
 /**
  * A value as an SQLite literal. Text is quoted with its quotes doubled (SQLite has no other
  * escape); text holding a NUL, which would end the SQL text early, is written as UTF-8 bytes
- * cast to text; bytes as a blob literal; numbers must be finite. Anything else is refused.
+ * cast to text; bytes as a blob literal, or as text cast to a blob when they are ASCII without
+ * NUL; numbers must be finite. Anything else is refused.
  */
 export function literal(value: Param): string {
   if (value === null) return 'NULL';
@@ -174,7 +176,12 @@ export function literal(value: Param): string {
     return String(value);
   }
   if (typeof value === 'boolean') return value ? '1' : '0';
-  if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
+  if (Buffer.isBuffer(value)) {
+    // ASCII without NUL (most raw reports) as quoted text cast to its bytes: half the length
+    // of hex, and the SQL text is copied and parsed whole.
+    if (isAscii(value) && !value.includes(0)) return `CAST('${value.toString('latin1').replaceAll("'", "''")}' AS BLOB)`;
+    return `X'${value.toString('hex')}'`;
+  }
   if (typeof value === 'string') {
     if (value.includes('\0')) return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;
     return `'${value.replaceAll("'", "''")}'`;

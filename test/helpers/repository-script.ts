@@ -43,12 +43,15 @@ export async function repositoryScript(repos: Repositories, options: { nul?: boo
     campaignId: 'c1',
     contactKey: contactKey('a@example.org'),
   });
+  // Plain ASCII bytes (most reports) with quotes, a backslash and line breaks.
+  const ascii = Buffer.from("From: <mailer-daemon@mx.example>\r\nSubject: it's 'quoted' \\ \r\n\r\n'); DROP TABLE messages; --\r\n", 'latin1');
+  const m3 = await repos.messages.insertIfNew({ fingerprint: 'f3', receivedAt: AT, transport: 'smtp', mailFrom: '', rcptTo: [], remoteAddress: null, helo: null, size: ascii.length, raw: ascii, kind: 'bounce', format: 'rfc3464', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
   await repos.messages.expect(['f2', 'f1', 'f2']);
   const m2 = await repos.messages.insertIfNew({ fingerprint: 'f2', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 0, raw: Buffer.alloc(0), kind: 'unknown', format: 'none', status: 'processed', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
   await repos.messages.setStatus(m2!, 'unparseable');
   // After m2: a refused insert may use up an id on one path and not the other (gaps are harmless).
   const again = await repos.messages.insertIfNew({ fingerprint: 'f1', receivedAt: LATER, transport: 'import', mailFrom: null, rcptTo: [], remoteAddress: null, helo: null, size: 1, raw: null, kind: 'unknown', format: 'none', status: 'unparseable', problems: [], headerMessageId: null, campaignId: null, contactKey: null });
-  seen.push(m1, m2, again, await repos.messages.recordDuplicate('f1', LATER), await repos.messages.recordDuplicate('nope', LATER));
+  seen.push(m1, m2, m3, again, await repos.messages.recordDuplicate('f1', LATER), await repos.messages.recordDuplicate('nope', LATER));
   await repos.messages.setStatus(m1!, 'unattributed');
   const b1 = await repos.bounces.insert({ messageId: m1!, campaignId: 'c1', contactId: a.id, recipient: 'a@example.org', kind: 'bounce', action: 'failed', statusCode: '5.1.1', statusSource: 'status', type: 'hard', description: "it's a \\ 'quoted'\r\n'); DROP TABLE contacts; --", diagnostic: `smtp; 550 5.1.1 ${nul} nul, é, 😀, \ud800 lone`, remoteMta: 'mx.example', reportingMta: 'mta.example', counted: true, receivedAt: AT });
   const b2 = await repos.bounces.insert({ messageId: m1!, campaignId: null, contactId: null, recipient: null, kind: 'delay', action: null, statusCode: null, statusSource: null, type: null, description: null, diagnostic: null, remoteMta: null, reportingMta: null, counted: false, receivedAt: AT });
