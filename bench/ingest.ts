@@ -7,12 +7,13 @@
  * sessions at once, a new connection per message, like smtp-source. Prints messages per second,
  * the ratio to smtp-sink, the acknowledgement latency (end of DATA to the final reply), the
  * replies, the receiver's peak memory, its memory with `--idle` idle sessions open (on a fresh
- * receiver, and on the loaded one after the run), and checks in the database that the messages reached the contact rules. Writes
- * everything as JSON.
+ * receiver, and on the loaded one after the run: 2 seconds after they opened and `--idle-hold`
+ * seconds after), and checks in the database that the messages reached the contact rules.
+ * Writes everything as JSON.
  *
  *   npm run bench -- [--database sqlite|postgres|both] [--concurrency 20] [--messages 20000]
  *     [--mix samples|dsn] [--contacts 5000] [--campaigns 20] [--sink auto|off]
- *     [--generator own|smtp-source] [--idle 200] [--parse-threads N]
+ *     [--generator own|smtp-source] [--idle 200] [--idle-hold 45] [--parse-threads N]
  *     [--json bench/results/ingest-latest.json]
  *
  * PostgreSQL: a fresh database on REBOND_TEST_PG_URL (default
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     sink: { type: 'string' },
     generator: { type: 'string' },
     idle: { type: 'string' },
+    'idle-hold': { type: 'string' },
     'parse-threads': { type: 'string' },
   },
   strict: true,
@@ -60,6 +62,8 @@ const jsonPath = resolve(values.json ?? join(ROOT, 'bench', 'results', 'ingest-l
 const sinkMode = oneOf('sink', values.sink, ['auto', 'off'] as const, 'auto');
 const generator = oneOf<GeneratorKind>('generator', values.generator, ['own', 'smtp-source'], 'own');
 const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
+/** How long the idle sessions stay open, in ms: V8 returns a grown heap only after some idle time. */
+const idleHoldMs = Math.max(2, positiveInt('idle-hold', values['idle-hold'], 45)) * 1000;
 // The receiver's ingest.parseThreads (its default when not given).
 const parseThreads = values['parse-threads'] === undefined ? null : values['parse-threads'] === '0' ? 0 : positiveInt('parse-threads', values['parse-threads'], 1);
 /** Options for the loaded receiver's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
@@ -69,12 +73,27 @@ interface RebondRun {
   readonly database: 'sqlite' | 'postgres';
   readonly run: Measured;
   /** Idle sessions on a receiver that has just started, and on the one that took the load, after it. */
-  readonly idleFresh: (IdleResult & { rss: number | null }) | null;
-  readonly idle: (IdleResult & { rss: number | null }) | null;
+  readonly idleFresh: IdleRun | null;
+  readonly idle: IdleRun | null;
   readonly outcome: Outcome;
   /** Warning and error lines the receiver logged. */
   readonly logLines: number;
   readonly firstLogLines: string[];
+}
+
+/** Resident memory with the idle sessions open: 2 s after they opened, and at the end of the hold. */
+interface IdleRun extends IdleResult {
+  readonly rss: number | null;
+  readonly settledRss: number | null;
+  /** Seconds after the sessions opened at which the memory first came within 2 % of the settled figure. */
+  readonly settledAfterSeconds: number | null;
+}
+
+async function idleRun(pid: number, port: number): Promise<IdleRun> {
+  const r = await idleConnections(pid, port, idle, idleHoldMs);
+  const end = r.settled?.rss ?? null;
+  const index = end === null ? -1 : r.rssSamples.findIndex((v) => v <= end * 1.02);
+  return { ...r, rss: r.memory?.rss ?? null, settledRss: end, settledAfterSeconds: index < 0 ? null : 2 + index };
 }
 
 async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<typeof measure>[1]): Promise<RebondRun> {
@@ -95,8 +114,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
     if (idle > 0) {
       const fresh = await startRebond({ databaseUrl: url, env });
       try {
-        const r = await idleConnections(fresh.pid, fresh.port, idle);
-        idleFresh = { ...r, rss: r.memory?.rss ?? null };
+        idleFresh = await idleRun(fresh.pid, fresh.port);
       } finally {
         await fresh.stop();
       }
@@ -108,8 +126,7 @@ async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<ty
       process.stdout.write(`rebond (${dialect}): ${count} messages, ${concurrency} sessions at once, ${loadLine()}\n`);
       run = await measure(server, messages, { target: `rebond ${dialect}`, generator, concurrency });
       if (idle > 0) {
-        const r = await idleConnections(server.pid, server.port, idle);
-        idleResult = { ...r, rss: r.memory?.rss ?? null };
+        idleResult = await idleRun(server.pid, server.port);
       }
     } finally {
       await server.stop();
@@ -149,7 +166,7 @@ async function main(): Promise<void> {
   for (const d of database === 'both' ? (['sqlite', 'postgres'] as const) : [database]) runs.push(await rebondRun(d, mix.messages));
 
   const table = new Table({
-    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'to 354 p50/p99 ms', 'replies', 'peak RSS MiB', `${idle} idle: RSS MiB fresh/after`, 'server CPU s', 'msg per CPU s'],
+    head: ['target', 'msg/s', 'vs sink', 'seconds', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'to 354 p50/p99 ms', 'replies', 'peak RSS MiB', `${idle} idle: RSS MiB fresh/after, 2 s -> ${idleHoldMs / 1000} s`, 'server CPU s', 'msg per CPU s'],
     style: { head: [], border: [] },
   });
   const row = (m: Measured, idleRss: string) => [
@@ -169,7 +186,7 @@ async function main(): Promise<void> {
     m.serverCpuSeconds ? ((m.codes?.['250'] ?? m.messages) / m.serverCpuSeconds).toFixed(0) : '-',
   ];
   if (sink) table.push(row(sink, '-'));
-  for (const r of runs) table.push(row(r.run, r.idle ? `${mib(r.idleFresh?.rss)}/${mib(r.idle.rss)}` : '-'));
+  for (const r of runs) table.push(row(r.run, r.idle ? `${idleCell(r.idleFresh)} / ${idleCell(r.idle)}` : '-'));
   const after = machine();
   process.stdout.write(`${table.toString()}\n`);
   for (const r of runs) {
@@ -181,7 +198,8 @@ async function main(): Promise<void> {
     );
     if (r.idle && r.idleFresh) {
       process.stdout.write(
-        `rebond ${r.database}: ${r.idleFresh.open} of ${r.idleFresh.asked} idle sessions open on a fresh receiver, resident ${mib(r.idleFresh.rss)} MiB; ${r.idle.open} of ${r.idle.asked} after the run, resident ${mib(r.idle.rss)} MiB (target: under 150 MiB with 200)\n`,
+        `rebond ${r.database}: ${r.idleFresh.open} of ${r.idleFresh.asked} idle sessions open on a fresh receiver, resident ${idleLine(r.idleFresh)}; ` +
+          `${r.idle.open} of ${r.idle.asked} after the run, resident ${idleLine(r.idle)} (target: under 150 MiB with 200)\n`,
       );
     }
     if (r.logLines > 0) process.stdout.write(`rebond ${r.database}: ${r.logLines} warning/error log lines, first: ${r.firstLogLines.join(' | ').slice(0, 600)}\n`);
@@ -199,7 +217,7 @@ async function main(): Promise<void> {
 
   const result = {
     bench: 'ingest',
-    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle, parseThreads },
+    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle, idleHoldSeconds: idleHoldMs / 1000, parseThreads },
     machine: { before, after },
     mix: { bytes: mix.bytes, samples: mix.used, skipped: mix.skipped },
     sink,
@@ -208,6 +226,15 @@ async function main(): Promise<void> {
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`results written to ${jsonPath}\n`);
+}
+
+function idleCell(r: IdleRun | null): string {
+  return r ? `${mib(r.rss)} -> ${mib(r.settledRss)}` : '-';
+}
+
+function idleLine(r: IdleRun): string {
+  const when = r.settledAfterSeconds === null ? '' : ` (reached after ${r.settledAfterSeconds} s)`;
+  return `${mib(r.rss)} MiB 2 s after they opened, ${mib(r.settledRss)} MiB ${r.holdMs / 1000} s after${when}`;
 }
 
 await main();

@@ -4,6 +4,7 @@ import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
 import { PromMetrics } from './metrics.js';
 import { HealthService } from './services/health.js';
+import { HeapTrim } from './services/heap-trim.js';
 import { knexHealthStore } from './storage/knex-health.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { ParseOptions } from './dsn/parse.js';
@@ -253,6 +254,8 @@ export async function startServer(app: App): Promise<RunningServer> {
     }
   }
   app.retention.start();
+  const trim = new HeapTrim({ quietMs: app.config.ingest.idleGcSeconds * 1000, handled: () => app.ingestor.handled, logger: app.logger.child('memory') });
+  trim.start();
   // Recorded in the database so that `rebond check` can compare the receivers sharing it.
   const registry = new ReceiverRegistry(knexReceiverStore(app.db), app.config, address, expectedSchema(), app.logger);
   await registry.start();
@@ -268,6 +271,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         const started = Date.now();
         // In-flight HTTP requests finish (the database is closed only after both).
         await Promise.all([smtp.close(), http?.close()]);
+        trim.stop();
         await registry.stop();
         await app.close();
         app.logger.log('info', 'STOPPED', 'receiver stopped', { ms: Date.now() - started });

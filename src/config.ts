@@ -82,6 +82,9 @@ const schema = z
       .object({
         // Worker threads that parse incoming messages (0: parse on the main thread).
         parseThreads: z.number().int().min(0).max(64).default(0),
+        // After messages came in and then none for this long, one full garbage collection
+        // returns the memory the burst made the heap grow to (0: leave it to V8).
+        idleGcSeconds: z.number().int().min(0).max(86_400).default(10),
       })
       .strict()
       .prefault({}),
@@ -185,6 +188,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
   ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
+  ['REBOND_INGEST_IDLE_GC_SECONDS', 'ingest.idleGcSeconds', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],

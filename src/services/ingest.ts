@@ -325,6 +325,8 @@ export class Ingestor {
   private unavailableSince: number | null = null;
   private failuresDuringIncident = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Messages handed in since the start (ingest and commit calls). */
+  handled = 0;
   private verp: VerpSettings;
   private softThreshold: number;
   private readonly parse: Omit<ParseOptions, 'mailFrom'>;
@@ -374,6 +376,7 @@ export class Ingestor {
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
+    this.handled++;
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
