@@ -101,6 +101,35 @@ describeEachDatabase('replay', (slot) => {
     expect((await app.replayer.replay()).changed).to.equal(0);
   });
 
+  it("keeps attributed a bounce found by its original's Message-ID, and finds one an old parser could not read the same way", async () => {
+    const postmaster = `postmaster@${TEST_DOMAIN}`;
+    await app.pipeline.recordSends([
+      { campaignId: 'by-id', email: 'ida@example.org', messageId: '<replay.7@sender.example>' },
+      { campaignId: 'by-id', email: 'joe@example.org', messageId: '<replay.8@sender.example>' },
+    ]);
+    // No return path anywhere: only the Message-ID of the returned original names the send.
+    const lost = (email: string, id: string) => ({
+      raw: Buffer.from(makeDsn({ to: postmaster, recipients: [{ recipient: email, status: '5.1.1' }], originalHeaders: `To: ${email}\nMessage-ID: ${id}\nSubject: Hello` })),
+      mailFrom: '',
+      rcptTo: [postmaster],
+      transport: 'smtp' as const,
+      receivedAt: new Date(),
+    });
+    const stored = await app.ingestor.ingest(lost('ida@example.org', '<replay.7@sender.example>'));
+    expect(stored.status).to.equal('processed');
+    expect(await contact('ida@example.org')).to.include({ state: 'bounced' });
+    const before = await snapshot();
+    expect(await app.replayer.replay()).to.deep.include({ examined: 1, changed: 0, unchanged: 1 });
+    expect(await snapshot()).to.deep.equal(before);
+    expect(await app.db.knex('messages').first()).to.include({ status: 'processed' });
+
+    await ingestWith([], lost('joe@example.org', '<replay.8@sender.example>'));
+    expect(await contact('joe@example.org')).to.include({ state: 'active' });
+    expect(await app.replayer.replay()).to.deep.include({ examined: 2, changed: 1, unchanged: 1, newlyCounted: 1, contactsBounced: 1 });
+    expect(await contact('joe@example.org')).to.include({ state: 'bounced', bounced_reason: 'hard_bounce' });
+    expect(await app.db.knex('bounces').orderBy('id').pluck('campaign_id')).to.deep.equal(['by-id', 'by-id']);
+  });
+
   it('bounces a contact whose soft record is now read as hard', async () => {
     await ingestWith([everythingSoft], input('c1', 'cleo@example.org', { status: '5.1.1' }));
     expect(await contact('cleo@example.org')).to.include({ state: 'active', soft_campaigns: '["c1"]' });

@@ -109,8 +109,11 @@ async function targetsFromSends(repos: Repositories, report: ParsedReport): Prom
   return [];
 }
 
-/** The targets of a message: its own, or those its original's Message-ID names (locked). */
-async function targetsOf(repos: Repositories, p: Prepared): Promise<readonly Target[]> {
+/**
+ * The targets of a message: its own, or those its original's Message-ID names (locked). Replay
+ * goes through here too, so that a message found by that fallback stays found.
+ */
+export async function targetsOf(repos: Repositories, p: Prepared): Promise<readonly Target[]> {
   if (!needsSendLookup(p)) return p.targets;
   const found = sendTargets.get(p);
   sendTargets.delete(p);

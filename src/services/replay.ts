@@ -5,7 +5,7 @@ import type { RecipientReport, ReportKind } from '../dsn/types.js';
 import type { Logger } from '../logger.js';
 import type { ContactRecord, MessageStatus, NewBounce, Repositories } from '../storage/repositories.js';
 import type { BounceRecord, MessageStore, ReplayRepository, StoredMessage } from '../storage/stores.js';
-import { COUNTABLE, messageStatus, prepare, resolveContact, signalFor, type ContactChange, type Prepared } from './ingest.js';
+import { COUNTABLE, messageStatus, prepare, resolveContact, signalFor, targetsOf, type ContactChange, type Prepared } from './ingest.js';
 
 /**
  * Replay: stored raw messages re-read with the current parser, and what changed applied.
@@ -213,21 +213,23 @@ export class Replayer {
     if (!message) return { type: 'gone' };
     const old = await replay.records(id);
     const { report } = p;
+    // The same identification as on arrival, the Message-ID fallback of the sends included.
+    const targets = await targetsOf(repos, p);
 
     const desired: Desired[] = [];
     if (COUNTABLE.has(report.kind)) {
-      if (p.targets.length === 0) {
+      if (targets.length === 0) {
         for (const r of report.recipients) desired.push({ report: r, kind: r.kind, campaignId: null, contact: null });
       } else {
-        for (const target of p.targets) {
+        for (const target of targets) {
           const contact = await resolveContact(repos, target, p.receivedAt);
           desired.push({ report: target.report, kind: target.report?.kind ?? report.kind, campaignId: target.campaignId, contact });
         }
       }
     }
-    let status = messageStatus(p);
-    if (status === 'processed' && p.targets.length > 0 && COUNTABLE.has(report.kind) && desired.every((d) => d.contact === null)) status = 'unattributed';
-    const first = p.targets[0];
+    let status = messageStatus(p, targets);
+    if (status === 'processed' && targets.length > 0 && COUNTABLE.has(report.kind) && desired.every((d) => d.contact === null)) status = 'unattributed';
+    const first = targets[0];
     const update = {
       kind: report.kind,
       format: report.format,
