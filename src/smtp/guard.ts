@@ -1,7 +1,13 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * Accounting per client address, for the listener's abuse limits: how many connections an
  * address has open, and how many of its recipients were refused recently (a sliding window).
  * Plain state with the clock passed in; memory stays bounded however many addresses connect.
+ *
+ * Refusals are counted per network (`networkOf`): an IPv6 host usually has a whole /64 to pick
+ * addresses from, and one that probes return paths must not get a fresh allowance with each.
+ * Connections stay counted per address: large senders put many MX hosts in one /64.
  */
 
 export interface ClientLimits {
@@ -46,8 +52,9 @@ export class ClientTracker {
     return this.open.get(ip) ?? 0;
   }
 
-  /** Records a refused recipient; true when the address has now reached its limit. */
-  refuse(ip: string, now: number): boolean {
+  /** Records a refused recipient; true when the address's network has now reached its limit. */
+  refuse(address: string, now: number): boolean {
+    const ip = networkOf(address);
     const recent = this.recent(ip, now);
     recent.push(now);
     const max = this.limits.maxRefusedRcptPerIp;
@@ -58,12 +65,12 @@ export class ClientTracker {
     return recent.length >= max;
   }
 
-  /** True while the address has `maxRefusedRcptPerIp` refusals within the window. */
-  blocked(ip: string, now: number): boolean {
-    return this.recent(ip, now).length >= this.limits.maxRefusedRcptPerIp;
+  /** True while the address's network has `maxRefusedRcptPerIp` refusals within the window. */
+  blocked(address: string, now: number): boolean {
+    return this.recent(networkOf(address), now).length >= this.limits.maxRefusedRcptPerIp;
   }
 
-  /** Addresses with recent refusals (for tests and metrics). */
+  /** Networks with recent refusals (for tests and metrics). */
   get trackedAddresses(): number {
     return this.refusals.size;
   }
@@ -87,4 +94,21 @@ export class ClientTracker {
       this.refusals.delete(ip);
     }
   }
+}
+
+/**
+ * What refusals are counted by: an IPv4 address (also when written as IPv4-mapped IPv6), or the
+ * /64 an IPv6 address is in, as `2001:db8:1:2::/64`. Anything unparseable counts as itself.
+ */
+export function networkOf(address: string): string {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address.replace(/%.*$/, ''));
+  } catch {
+    return address;
+  }
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
 }

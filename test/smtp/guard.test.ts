@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVIRONMENT } from '../../src/config.js';
-import { ClientTracker } from '../../src/smtp/guard.js';
+import { ClientTracker, networkOf } from '../../src/smtp/guard.js';
 
 describe('client tracker', () => {
   const limits = { maxConnectionsPerIp: 2, maxRefusedRcptPerIp: 3, refusedRcptWindowMs: 1000 };
@@ -30,6 +30,29 @@ describe('client tracker', () => {
     // At 1000 the refusal of time 0 is out of the window.
     expect(t.blocked('10.0.0.1', 1000)).to.equal(false);
     expect(t.admit('10.0.0.1', 1000)).to.equal('ok');
+  });
+
+  it('counts refusals per IPv6 /64, connections per address', () => {
+    const t = new ClientTracker(limits);
+    t.refuse('2001:db8:1:2::a', 0);
+    t.refuse('2001:db8:1:2:ffff:1:2:3', 10);
+    expect(t.blocked('2001:db8:1:2::b', 20)).to.equal(false);
+    expect(t.refuse('2001:0db8:0001:0002:0:0:0:c', 20)).to.equal(true);
+    expect(t.admit('2001:db8:1:2::1234', 30)).to.equal('too-many-refusals');
+    expect(t.blocked('2001:db8:1:3::a', 30)).to.equal(false);
+    expect(t.trackedAddresses).to.equal(1);
+    // Connections: two per address, whatever the network.
+    for (const a of ['2001:db8:1:3::1', '2001:db8:1:3::1', '2001:db8:1:3::2', '2001:db8:1:3::2']) expect(t.admit(a, 40)).to.equal('ok');
+    expect(t.admit('2001:db8:1:3::1', 40)).to.equal('too-many-connections');
+  });
+
+  it('names the network of an address', () => {
+    expect(networkOf('192.0.2.7')).to.equal('192.0.2.7');
+    expect(networkOf('::ffff:192.0.2.7')).to.equal('192.0.2.7');
+    expect(networkOf('2001:DB8:0:1::5')).to.equal('2001:db8:0:1::/64');
+    expect(networkOf('fe80::1%eth0')).to.equal('fe80:0:0:0::/64');
+    expect(networkOf('::1')).to.equal('0:0:0:0::/64');
+    expect(networkOf('not an address')).to.equal('not an address');
   });
 
   it('applies new limits to the addresses it already counts', () => {
