@@ -8,6 +8,7 @@ import { sqlitePath } from '../src/storage/db.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
 import { createSqlite, type TestDatabase } from './helpers/db.js';
 import { makeDsn } from './helpers/dsn.js';
+import { captureLogger } from './helpers/logs.js';
 import { Dialog } from './helpers/smtp.js';
 
 /**
@@ -31,8 +32,8 @@ describe('SMTP abuse limits', function () {
     await db.drop();
   });
 
-  async function start(smtp: Record<string, unknown>): Promise<number> {
-    running = await startServer(await createApp(testConfig(db.url, { smtp: { shutdownTimeoutMs: 1000, ...smtp } }), { logger: silentLogger }));
+  async function start(smtp: Record<string, unknown>, logger = silentLogger): Promise<number> {
+    running = await startServer(await createApp(testConfig(db.url, { smtp: { shutdownTimeoutMs: 1000, ...smtp } }), { logger }));
     return running.address.port;
   }
   async function connect(port: number, localAddress?: string): Promise<{ dialog: Dialog; greeting: string }> {
@@ -262,5 +263,23 @@ describe('SMTP abuse limits', function () {
     await again.command('EHLO client.example');
     await again.command('MAIL FROM:<>');
     expect(await again.command(`RCPT TO:<${good}>`)).to.match(/^250/);
+  });
+
+  it('logs at most 20 refused recipients a minute from one address, and says it holds the rest back', async () => {
+    const capture = captureLogger();
+    const port = await start({ maxRefusedRcptPerIp: 1000, maxRecipients: 100 }, capture.logger);
+    const { dialog } = await connect(port);
+    await dialog.command('EHLO client.example');
+    await dialog.command('MAIL FROM:<>');
+    for (let i = 0; i < 30; i++) expect(await dialog.command(`RCPT TO:<guess${i}@${TEST_DOMAIN}>`)).to.match(/^550 5\.1\.1 /);
+    const lines = capture.entries.filter((e) => e.code === 'RCPT_REFUSED');
+    expect(lines).to.have.length(20);
+    expect(lines.map((l) => l['throttled'] === true)).to.deep.equal([...Array(19).fill(false), true]);
+    // Another address has its own allowance.
+    const other = await connect(port, '127.0.0.2');
+    await other.dialog.command('EHLO other.example');
+    await other.dialog.command('MAIL FROM:<>');
+    expect(await other.dialog.command(`RCPT TO:<guess@${TEST_DOMAIN}>`)).to.match(/^550 /);
+    expect(capture.entries.filter((e) => e.code === 'RCPT_REFUSED')).to.have.length(21);
   });
 });

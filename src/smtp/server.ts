@@ -5,7 +5,8 @@ import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/ver
 import type { Logger } from '../logger.js';
 import { silentMetrics, type Metrics, type SmtpMessageResult } from '../metrics.js';
 import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
-import { ClientTracker } from './guard.js';
+import { ClientTracker, networkOf } from './guard.js';
+import { LogThrottle } from './log-throttle.js';
 import { HookedSMTPServer, type Connection, type ConnectionHooks, type Verdict } from './hooks.js';
 import { replies, smtpError, type Reply, type ReplyName } from './replies.js';
 
@@ -107,9 +108,16 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
   /** Bytes of messages in memory now, all sessions together. */
   let buffered = 0;
 
+  const throttle = new LogThrottle();
+  /** Logs a line caused by a remote client, at most 20 a minute per kind and network. */
+  const remoteLog = (code: string, message: string, ip: string | undefined, fields: Record<string, unknown>) => {
+    const d = throttle.admit(`${code} ${ip === undefined ? '' : networkOf(ip)}`, Date.now());
+    if (!d.log) return;
+    log.log('info', code, message, { ...fields, ...(d.suppressed > 0 ? { suppressed: d.suppressed } : {}), ...(d.throttled ? { throttled: true } : {}) });
+  };
   const limit = (state: SessionState | undefined, name: string, fields: Record<string, unknown> = {}) => {
     metrics.smtpLimit(name);
-    log.log('info', 'SMTP_LIMIT', `connection limit reached: ${name}`, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
+    remoteLog('SMTP_LIMIT', `connection limit reached: ${name}`, state?.ip, { limit: name, remote: state?.ip, session: state?.connection.id, ...fields });
   };
   /** Refuses a recipient: counted, then answered with this reply. */
   const refuseRcpt = (name: ReplyName, reason: string, ...args: Array<string | number>) => {
@@ -159,7 +167,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
         return verdict('tooManyCommands');
       }
       if (inTransaction && SOURCE_ROUTE.test(line)) {
-        log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt: line.slice(0, 200), reason: 'source-route', remote: state.ip, session: connection.id });
+        remoteLog('RCPT_REFUSED', 'recipient refused', state.ip, { rcpt: line.slice(0, 200), reason: 'source-route', remote: state.ip, session: connection.id });
         if (tracker.refuse(state.ip, Date.now())) limit(state, 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
         metrics.smtpRecipientRefused(replies.badSyntax.code, 'source-route');
         return verdict('badSyntax');
@@ -236,7 +244,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       if (session.envelope.rcptTo.length >= settings.maxRecipients) return callback(refuseRcpt('tooManyRecipients', 'too-many-recipients'));
       const check = checkAddress(verp, rcpt);
       if (check.ok) return callback();
-      log.log('info', 'RCPT_REFUSED', 'recipient refused', { rcpt, reason: check.reason, remote: ip, session: session.id });
+      remoteLog('RCPT_REFUSED', 'recipient refused', ip, { rcpt, reason: check.reason, remote: ip, session: session.id });
       if (tracker.refuse(ip, Date.now())) limit(sessions.get(session.id), 'refused-rcpt-rate', { max: settings.maxRefusedRcptPerIp });
       callback(refuseRcpt(REFUSAL_TEXT[check.reason], check.reason));
     },
