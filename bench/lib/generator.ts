@@ -27,9 +27,14 @@ export interface LoadOptions {
   /** Idle time before a session is abandoned (recorded as `timeout`). */
   readonly timeoutMs?: number;
   readonly helo?: string;
+  /** Called with each message's reply after its data (index in `messages`, the whole reply). */
+  readonly onReply?: (index: number, reply: string) => void;
+  /** Checked before each new message: true stops the run (sessions under way finish). */
+  readonly stop?: () => boolean;
 }
 
 export interface LoadResult {
+  /** Messages tried (all of them unless `stop` ended the run early). */
   readonly messages: number;
   readonly seconds: number;
   /** Outcome -> messages: `250`, `451`, `RCPT 550`, `CONNECT 421`, `error ECONNREFUSED`, `timeout`... */
@@ -139,7 +144,7 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
   };
 
   // One message: the outcome key, recorded once.
-  const one = async (m: Prepared): Promise<void> => {
+  const one = async (m: Prepared, index: number): Promise<void> => {
     const opened = performance.now();
     const s = open(host, o.port, timeoutMs);
     const step = (name: string, reply: string, expect: string): boolean => {
@@ -158,6 +163,7 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
       const sent = performance.now();
       const reply = await s.next();
       if (reply.startsWith('!')) return void count(reply.slice(1), reply);
+      o.onReply?.(index, reply);
       const n = measured++;
       latencies[n] = performance.now() - sent;
       handshakes[n] = invited - opened;
@@ -171,7 +177,10 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
 
   let next = 0;
   const worker = async () => {
-    while (next < messages.length) await one(messages[next++]!);
+    while (next < messages.length && !o.stop?.()) {
+      const index = next++;
+      await one(messages[index]!, index);
+    }
   };
   const cpu = process.cpuUsage();
   const start = performance.now();
@@ -179,7 +188,7 @@ export async function runLoad(messages: readonly Prepared[], o: LoadOptions): Pr
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
   return {
-    messages: messages.length,
+    messages: next,
     seconds,
     codes,
     latencies: latencies.slice(0, measured).sort(),
