@@ -57,6 +57,18 @@ describe('bench load generator', function () {
     expect(o.byKind).to.deep.equal(kinds);
   });
 
+  it('hands each final reply to onReply with its index, and stops taking messages when told', async () => {
+    const mix = await buildMix({ kind: 'dsn', count: 30, contacts: contactEmails(10, 'stop'), campaigns: ['stop-1'], verp: VERP, tag: 'gen-stop' });
+    const replies = new Map<number, string>();
+    const r = await runLoad(mix.messages, { port, concurrency: 2, stop: () => replies.size >= 5, onReply: (i, reply) => replies.set(i, reply) });
+    // Two sessions: at most one more message was under way when the fifth reply came.
+    expect(r.messages).to.be.within(5, 6);
+    expect(r.codes['250']).to.equal(r.messages);
+    expect([...replies.keys()].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: r.messages }, (_, i) => i));
+    const ids = [...replies.values()].map((v) => Number(/stored as (\d+)$/.exec(v)?.[1]));
+    expect(new Set(ids).size).to.equal(r.messages);
+  });
+
   it('leaves out the samples it cannot rewrite, and says why', async () => {
     const { templates, skipped } = await loadTemplates(VERP, { email: 'probe@example.org', campaign: 'probe' });
     expect(templates.length).to.be.greaterThan(60);
