@@ -110,13 +110,21 @@ export class HeapTrim {
  * stay as they are). Null when neither works.
  */
 export function fullCollection(): (() => void) | null {
+  found ??= find();
+  return found.gc;
+}
+
+/** Looked for once per process (a context is not free). */
+let found: { gc: (() => void) | null } | undefined;
+
+function find(): { gc: (() => void) | null } {
   const existing = (globalThis as { gc?: unknown }).gc;
-  if (typeof existing === 'function') return existing as () => void;
+  if (typeof existing === 'function') return { gc: existing as () => void };
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : null;
+    return { gc: typeof gc === 'function' ? (gc as () => void) : null };
   } catch {
-    return null;
+    return { gc: null };
   }
 }
