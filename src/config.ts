@@ -39,6 +39,8 @@ const schema = z
         maxLineLength: z.number().int().min(512).max(1024 * 1024).default(2048),
         maxRecipients: z.number().int().min(1).max(1000).default(10),
         maxClients: z.number().int().min(1).default(500),
+        // Connections the kernel holds for the listener to accept (capped by net.core.somaxconn).
+        listenBacklog: z.number().int().min(1).max(65_535).default(4096),
         maxConnectionsPerIp: z.number().int().min(1).default(20),
         maxCommandsBeforeMail: z.number().int().min(1).default(20),
         maxBadCommands: z.number().int().min(1).default(10),
@@ -165,6 +167,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_SMTP_MAX_LINE_LENGTH', 'smtp.maxLineLength', int],
   ['REBOND_SMTP_MAX_RECIPIENTS', 'smtp.maxRecipients', int],
   ['REBOND_SMTP_MAX_CLIENTS', 'smtp.maxClients', int],
+  ['REBOND_SMTP_LISTEN_BACKLOG', 'smtp.listenBacklog', int],
   ['REBOND_SMTP_MAX_CONNECTIONS_PER_IP', 'smtp.maxConnectionsPerIp', int],
   ['REBOND_SMTP_MAX_COMMANDS_BEFORE_MAIL', 'smtp.maxCommandsBeforeMail', int],
   ['REBOND_SMTP_MAX_BAD_COMMANDS', 'smtp.maxBadCommands', int],

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import knexFactory from 'knex';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
@@ -99,6 +100,15 @@ describe('SMTP abuse limits', function () {
     const heard = await talkFirst(running.address.port);
     expect(heard).to.match(/^220 /);
     expect(heard).to.match(/^250 /m);
+  });
+
+  it('asks the kernel for a queue of smtp.listenBacklog connections waiting to be accepted', async function () {
+    const port = await start({ listenBacklog: 77 });
+    const ss = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+    if (ss.status !== 0) this.skip(); // iproute2's ss is not installed
+    // For a listening socket, ss shows the backlog as Send-Q (the kernel caps it at somaxconn).
+    const [, , sendQ] = ss.stdout.trim().split(/\s+/);
+    expect(Number(sendQ)).to.equal(77);
   });
 
   it('refuses a fourth connection from one address with 421 4.7.0 while another address is still served', async () => {
