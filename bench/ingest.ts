@@ -20,11 +20,10 @@
  * postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
 import Table from 'cli-table3';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createPg } from '../test/helpers/db.js';
+import { createPg, createSqlite } from '../test/helpers/db.js';
 import { idleConnections, type IdleResult } from './lib/idle.js';
 import { loadLine, machine } from './lib/machine.js';
 import { codesLine, measure, type GeneratorKind, type Measured } from './lib/measure.js';
@@ -97,17 +96,7 @@ async function idleRun(pid: number, port: number): Promise<IdleRun> {
 }
 
 async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<typeof measure>[1]): Promise<RebondRun> {
-  let url: string;
-  let drop: () => Promise<void>;
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'rebond-bench-'));
-    url = `sqlite:${join(dir, 'rebond.sqlite')}`;
-    drop = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const db = await createPg();
-    url = db.url;
-    drop = () => db.drop();
-  }
+  const { url, drop } = dialect === 'sqlite' ? createSqlite() : await createPg();
   try {
     const env = { ...receiverEnv(concurrency + idle + 20), ...(parseThreads === null ? {} : { REBOND_INGEST_PARSE_THREADS: String(parseThreads) }) };
     let idleFresh: RebondRun['idle'] = null;

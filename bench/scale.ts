@@ -22,12 +22,11 @@
  * postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
 import Table from 'cli-table3';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate, openDatabase, sqlitePath, type Database } from '../src/storage/db.js';
-import { createPg } from '../test/helpers/db.js';
+import { createPg, createSqlite } from '../test/helpers/db.js';
 import { databaseBytes, fillTo, RECORDS_PER_CONTACT, registerSends, settle } from './lib/fill.js';
 import { loadLine, machine } from './lib/machine.js';
 import { codesLine, measure, type Measured } from './lib/measure.js';
@@ -90,17 +89,7 @@ async function rows(db: Database): Promise<Step['rows']> {
 }
 
 async function scale(dialect: 'sqlite' | 'postgres'): Promise<Step[]> {
-  let url: string;
-  let drop: () => Promise<void>;
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'rebond-bench-scale-'));
-    url = `sqlite:${join(dir, 'rebond.sqlite')}`;
-    drop = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const pg = await createPg();
-    url = pg.url;
-    drop = () => pg.drop();
-  }
+  const { url, drop } = dialect === 'sqlite' ? createSqlite() : await createPg();
   const steps: Step[] = [];
   try {
     const open = () => openDatabase({ url, statementTimeoutMs: 0, poolMax: 2 });

@@ -2,18 +2,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from '../logger.js';
 
-/**
- * Gives back, once a burst is over, the memory the burst made the JavaScript heap grow to.
- *
- * Under load V8 lets its heap grow (to about twice what it holds) and keeps the pages after
- * the load has gone: a receiver that took a burst stays at its peak while idle, and V8's own
- * memory reducer returns them only sometimes, tens of seconds later. Once no message has come
- * in for `quietMs` after some did, a full collection returns the old generation's pages; a
- * second one `SETTLE_MS` later, still without messages, finds the allocation rate low and
- * also shrinks the young generation (V8 measures that rate over its last 5 seconds). Measured
- * with 200 idle sessions after 6,000 messages: 197 MiB resident -> 139 -> 114. Twice per
- * burst at most, on an idle receiver; a message in between starts over.
- */
 /** Between the two collections: longer than the 5 s over which V8 measures the allocation rate. */
 export const SETTLE_MS = 6000;
 
@@ -28,6 +16,18 @@ export interface HeapTrimOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Gives back, once a burst is over, the memory the burst made the JavaScript heap grow to.
+ *
+ * Under load V8 lets its heap grow (to about twice what it holds) and keeps the pages after
+ * the load has gone: a receiver that took a burst stays at its peak while idle, and V8's own
+ * memory reducer returns them only sometimes, tens of seconds later. Once no message has come
+ * in for `quietMs` after some did, a full collection returns the old generation's pages; a
+ * second one `SETTLE_MS` later, still without messages, finds the allocation rate low and
+ * also shrinks the young generation (V8 measures that rate over its last 5 seconds). Measured
+ * with 200 idle sessions after 6,000 messages: 197 MiB resident -> 139 -> 114. Twice per
+ * burst at most, on an idle receiver; a message in between starts over.
+ */
 export class HeapTrim {
   private timer: NodeJS.Timeout | null = null;
   private seen: number;

@@ -328,8 +328,7 @@ export class Ingestor {
   private unavailableSince: number | null = null;
   private failuresDuringIncident = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** Messages handed in since the start (ingest and commit calls). */
-  handled = 0;
+  private handedIn = 0;
   private verp: VerpSettings;
   private softThreshold: number;
   private readonly parse: Omit<ParseOptions, 'mailFrom'>;
@@ -379,7 +378,7 @@ export class Ingestor {
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
-    this.handled++;
+    this.handedIn++;
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
@@ -409,6 +408,11 @@ export class Ingestor {
       contactsBounced: result.changes.filter((c) => c.event === 'bounced').length,
     });
     return result;
+  }
+
+  /** Messages handed in since the start (ingest and commit calls). */
+  get handled(): number {
+    return this.handedIn;
   }
 
   /** Waits for every message in hand (being parsed or committed) to settle. */

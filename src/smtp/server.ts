@@ -32,8 +32,8 @@ export interface SmtpSettings {
   readonly maxLineLength: number;
   readonly maxRecipients: number;
   readonly maxClients: number;
-  /** Connections the kernel queues until they are accepted (default 4096). */
-  readonly listenBacklog?: number;
+  /** Connections the kernel queues until they are accepted. */
+  readonly listenBacklog: number;
   readonly maxConnectionsPerIp: number;
   readonly maxCommandsBeforeMail: number;
   readonly maxBadCommands: number;
@@ -365,7 +365,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
         server.server.once('error', onError);
         // A burst of connections waits in the kernel's queue instead of being dropped: a dropped
         // SYN costs the client a retransmission after 1, 3, 7... seconds.
-        server.listen(settings.port, settings.host, settings.listenBacklog ?? 4096, () => {
+        server.listen(settings.port, settings.host, settings.listenBacklog, () => {
           server.server.off('error', onError);
           const address = server.server.address() as AddressInfo;
           log.log('info', 'SMTP_LISTENING', `listening on ${address.address}:${address.port}`, { host: address.address, port: address.port, tls: !!tls });
