@@ -130,6 +130,23 @@ export async function startRebond(o: RebondOptions): Promise<Server> {
   }
 }
 
+/**
+ * Starts one stage of the pipeline alone (bench/lib/stage-server.ts: smtp-server, then
+ * mailparser, then the decoders; nothing stored), to see what each stage costs.
+ */
+export async function startStage(stage: string): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'lib', 'stage-server.ts'), stage, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = track(`stage ${stage}`, child, port);
+  try {
+    await waitForGreeting(port, child);
+  } catch (err) {
+    await server.stop(1000);
+    throw new Error(`stage ${stage} did not start: ${(err as Error).message}\n${server.lines.join('\n')}`);
+  }
+  return server;
+}
+
 export function sinkAvailable(): boolean {
   return existsSync(SMTP_SINK);
 }
