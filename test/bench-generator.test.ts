@@ -4,7 +4,8 @@ import { idleConnections } from '../bench/lib/idle.js';
 import { buildMix, loadTemplates } from '../bench/lib/mix.js';
 import { campaignIds, contactEmails, VERP } from '../bench/lib/options.js';
 import { outcome } from '../bench/lib/outcome.js';
-import { freePort, sinkAvailable, startSink } from '../bench/lib/servers.js';
+import { freePort, sinkAvailable, startSink, startStage } from '../bench/lib/servers.js';
+import { STAGES } from '../bench/lib/stages.js';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
 import { silentLogger } from '../src/logger.js';
@@ -107,6 +108,26 @@ describe('bench load generator', function () {
       expect(r.codes).to.deep.equal({ '250': 20 });
     } finally {
       await sink.stop(2000);
+    }
+  });
+
+  it('drives the stage receivers of bench:floor, each doing its stage on every message', async () => {
+    const mix = await buildMix({ kind: 'samples', count: 12, contacts: contactEmails(4, 'stage'), campaigns: ['stage-1'], verp: VERP, tag: 'gen-stage' });
+    // What the receiver gets of message i: its DATA without the final `.` line and the dot-stuffing.
+    const received = (i: number) => Buffer.from(mix.messages[i]!.data.toString('latin1').slice(0, -3).replace(/\r\n\.\./g, '\r\n.'), 'latin1').length;
+    for (const stage of STAGES) {
+      const server = await startStage(stage);
+      try {
+        const replies: string[] = [];
+        const r = await runLoad(mix.messages, { port: server.port, concurrency: 3, onReply: (i, reply) => (replies[i] = reply) });
+        expect(r.codes, stage).to.deep.equal({ '250': 12 });
+        for (let i = 0; i < 12; i++) {
+          const said = { smtp: `${received(i)} bytes`, mime: '(multipart|text|message)/[a-z-]+', parse: mix.used[i % mix.used.length]!.kind }[stage];
+          expect(replies[i], `${stage} ${i}`).to.match(new RegExp(`^250 OK ${said}$`));
+        }
+      } finally {
+        await server.stop(2000);
+      }
     }
   });
 });
