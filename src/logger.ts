@@ -7,8 +7,11 @@ import winston from 'winston';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
+/** A line's fields. `message` and `level` are winston's own (a `message` field would be appended to the text). */
+export type LogFields = Record<string, unknown> & { readonly message?: never; readonly level?: never };
+
 export interface Logger {
-  log(level: LogLevel, code: string, message: string, fields?: Record<string, unknown>): void;
+  log(level: LogLevel, code: string, message: string, fields?: LogFields): void;
   child(component: string): Logger;
   /** Changes the level of this logger and every child of it (SIGHUP reload); optional for capturing loggers. */
   setLevel?(level: LogLevel): void;
@@ -47,6 +50,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 function wrap(base: winston.Logger, component: string): Logger {
   return {
     log(level, code, message, fields = {}) {
+      // winston formats every line (timestamp, JSON) before its transport drops a level that is
+      // off: a line per message at `info` would cost a receiver logging at `warn` as much.
+      if (!base.isLevelEnabled(level)) return;
       base.log(level, message, { component, code, ...fields });
     },
     child(name) {

@@ -458,7 +458,7 @@ export class Ingestor {
   private logChanges(result: IngestResult): void {
     for (const c of result.changes) {
       const code = c.event === 'bounced' ? 'CONTACT_BOUNCED' : c.event === 'soft_bounce_counted' ? 'CONTACT_SOFT_BOUNCE' : c.event === 'streak_reset' ? 'CONTACT_STREAK_RESET' : c.event === 'complained' ? 'CONTACT_COMPLAINED' : 'CONTACT_CHANGED';
-      this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, message: result.messageId });
+      this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, messageId: result.messageId });
     }
   }
 }

@@ -159,7 +159,7 @@ export class Replayer {
             if (changes.length < maxChanges) changes.push(outcome.change);
             if (!dryRun) {
               this.logger.log('info', 'REPLAY_CHANGED', `message ${id} re-read: ${outcome.change.before.kind} -> ${outcome.change.after.kind}`, {
-                message: id,
+                messageId: id,
                 before: outcome.change.before.records,
                 after: outcome.change.after.records,
                 newlyCounted: outcome.change.newlyCounted,
@@ -169,7 +169,7 @@ export class Replayer {
         } catch (err) {
           s.failed++;
           failures.push({ messageId: id, error: (err as Error)?.message ?? String(err) });
-          this.logger.log('error', 'REPLAY_FAILED', `message ${id} could not be replayed`, { message: id, error: (err as Error)?.message ?? String(err) });
+          this.logger.log('error', 'REPLAY_FAILED', `message ${id} could not be replayed`, { messageId: id, error: (err as Error)?.message ?? String(err) });
         }
         options.onProgress?.(s.examined, Math.max(total, s.examined));
       }

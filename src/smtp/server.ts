@@ -326,7 +326,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
             const duplicate = result.outcome === 'duplicate';
             log.log('info', duplicate ? 'SMTP_DUPLICATE' : 'SMTP_ACCEPTED', duplicate ? 'message already stored' : 'message stored', {
               ...base,
-              message: result.messageId,
+              messageId: result.messageId,
               kind: result.kind,
               status: result.status,
               ms: Date.now() - started,
