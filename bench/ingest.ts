@@ -14,6 +14,7 @@
  *   npm run bench -- [--database sqlite|postgres|both] [--concurrency 20] [--messages 20000]
  *     [--mix samples|dsn] [--contacts 5000] [--campaigns 20] [--sink auto|off]
  *     [--generator own|smtp-source] [--idle 200] [--idle-hold 45] [--parse-threads N]
+ *     [--log-level warn]
  *     [--json bench/results/ingest-latest.json]
  *
  * PostgreSQL: a fresh database on REBOND_TEST_PG_URL (default
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     idle: { type: 'string' },
     'idle-hold': { type: 'string' },
     'parse-threads': { type: 'string' },
+    'log-level': { type: 'string' },
   },
   strict: true,
 });
@@ -65,6 +67,8 @@ const idle = values.idle === '0' ? 0 : positiveInt('idle', values.idle, 200);
 const idleHoldMs = Math.max(2, positiveInt('idle-hold', values['idle-hold'], 45)) * 1000;
 // The receiver's ingest.parseThreads (its default when not given).
 const parseThreads = values['parse-threads'] === undefined ? null : values['parse-threads'] === '0' ? 0 : positiveInt('parse-threads', values['parse-threads'], 1);
+/** The receiver's log.level: `warn` logs nothing per message; `info` (its default) a line per message and per contact change. */
+const logLevel = oneOf('log-level', values['log-level'], ['error', 'warn', 'info', 'debug'] as const, 'warn');
 /** Options for the loaded receiver's node (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
 const nodeArgs = (process.env['REBOND_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
@@ -98,7 +102,7 @@ async function idleRun(pid: number, port: number): Promise<IdleRun> {
 async function rebondRun(dialect: 'sqlite' | 'postgres', messages: Parameters<typeof measure>[1]): Promise<RebondRun> {
   const { url, drop } = dialect === 'sqlite' ? createSqlite() : await createPg();
   try {
-    const env = { ...receiverEnv(concurrency + idle + 20), ...(parseThreads === null ? {} : { REBOND_INGEST_PARSE_THREADS: String(parseThreads) }) };
+    const env = { ...receiverEnv(concurrency + idle + 20), REBOND_LOG_LEVEL: logLevel, ...(parseThreads === null ? {} : { REBOND_INGEST_PARSE_THREADS: String(parseThreads) }) };
     let idleFresh: RebondRun['idle'] = null;
     if (idle > 0) {
       const fresh = await startRebond({ databaseUrl: url, env });
@@ -191,7 +195,7 @@ async function main(): Promise<void> {
           `${r.idle.open} of ${r.idle.asked} after the run, resident ${idleLine(r.idle)} (target: under 150 MiB with 200)\n`,
       );
     }
-    if (r.logLines > 0) process.stdout.write(`rebond ${r.database}: ${r.logLines} warning/error log lines, first: ${r.firstLogLines.join(' | ').slice(0, 600)}\n`);
+    if (r.logLines > 0) process.stdout.write(`rebond ${r.database}: ${r.logLines} log lines at ${logLevel} and above (the first 10,000 kept), first: ${r.firstLogLines.join(' | ').slice(0, 600)}\n`);
     for (const n of r.run.notes.slice(0, 3)) process.stdout.write(`rebond ${r.database}: e.g. ${n}\n`);
     if (r.run.sessionMs && r.run.handshakeMs) {
       const s = r.run.sessionMs.p50;
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
 
   const result = {
     bench: 'ingest',
-    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle, idleHoldSeconds: idleHoldMs / 1000, parseThreads },
+    options: { database, concurrency, messages: count, mix: mixKind, contacts: contactCount, campaigns: campaignCount, sink: sinkMode, generator, idle, idleHoldSeconds: idleHoldMs / 1000, parseThreads, logLevel },
     machine: { before, after },
     mix: { bytes: mix.bytes, samples: mix.used, skipped: mix.skipped },
     sink,
