@@ -67,6 +67,27 @@ describe('STARTTLS and AUTH', function () {
     expect(contact.state).to.equal('bounced');
   });
 
+  it('answers the final dot and QUIT of a client that half-closes over TLS, then closes', async () => {
+    const port = await start(true);
+    const { dialog } = await Dialog.open(port);
+    try {
+      await dialog.command('EHLO client.example');
+      const { socket } = await dialog.starttls({ ca: cert.pem, servername: HOST });
+      await dialog.command('EHLO client.example');
+      const to = encodeReturnPath(running!.app.verp, 'tls', 'half@example.org');
+      dialog.write(`MAIL FROM:<>\r\nRCPT TO:<${to}>\r\nDATA\r\n`);
+      expect([await dialog.reply(), await dialog.reply(), await dialog.reply()].map((r) => r.slice(0, 3))).to.deep.equal(['250', '250', '354']);
+      const body = makeDsn({ to, recipients: [{ recipient: 'half@example.org' }], eol: '\r\n' });
+      socket.end(`${body}\r\n.\r\nQUIT\r\n`);
+      expect(await dialog.reply()).to.match(/^250 2\.0\.0 Ok: stored as \d+/);
+      expect(await dialog.reply()).to.match(/^221 /);
+      await dialog.whenClosed();
+    } finally {
+      dialog.close();
+    }
+    expect((await running!.app.db.knex('contacts').where({ email: 'half@example.org' }).first()).state).to.equal('bounced');
+  });
+
   it('forgets what the client said before STARTTLS', async () => {
     const port = await start(true);
     const { dialog } = await Dialog.open(port);

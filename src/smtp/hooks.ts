@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
@@ -11,6 +11,14 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * reads a byte. It relies on `SMTPConnection#_onCommand`, `#send`, `#_ready`, `#_upgrading` and
  * `#_nextHandler` (smtp-server 3.21, typed in its own declarations); the listener's tests fail
  * if a new version changes them.
+ *
+ * Half-closed connections: a client may close its sending side right after its last command
+ * (Exim sends the final dot and QUIT in one packet, then shuts down its side). The listening
+ * socket allows half-open connections, so Node does not close ours when the client's closes;
+ * each command received before the close is answered, and the connection is closed once the
+ * parser has handled them all (`closeWhenDone`). smtp-server writes only to a socket whose
+ * `readyState` is 'open', and a half-closed one is 'writeOnly' (`owedReplies`). smtp-server's
+ * deadline after `close()` (5 s) and its idle timeout still bound such a connection.
  */
 
 export type Connection = SMTPConnection;
@@ -39,7 +47,7 @@ export class HookedSMTPServer extends SMTPServer {
   greetingDelayMs: number;
 
   constructor(options: SMTPServerOptions, hooks: ConnectionHooks, greetingDelayMs = 0) {
-    super(options);
+    super({ ...options, allowHalfOpen: true });
     this.hooks = hooks;
     this.greetingDelayMs = greetingDelayMs;
   }
@@ -72,8 +80,18 @@ export class HookedSMTPServer extends SMTPServer {
     const hooks = this.hooks;
     const onCommand = connection._onCommand.bind(connection);
     const send = connection.send.bind(connection);
+    const createParser = connection._createParser.bind(connection);
+
+    // The first parser exists already; STARTTLS makes a new one for the TLS session.
+    if (connection._parser) closeWhenDone(connection, connection._parser);
+    connection._createParser = () => {
+      const parser = createParser();
+      closeWhenDone(connection, parser);
+      return parser;
+    };
 
     connection.send = (code, data, context) => {
+      owedReplies(connection._socket);
       const text = Array.isArray(data) ? data.join('\n') : (data ?? '');
       const verdict = hooks.reply(connection, code, text);
       if (verdict) send(verdict.code, verdict.text, false);
@@ -91,4 +109,38 @@ export class HookedSMTPServer extends SMTPServer {
 
     hooks.opened(connection);
   }
+}
+
+/**
+ * The socket pipes into the parser, which ends when the client has half-closed and finishes
+ * once every command received before (and the message in hand) has been handled and answered.
+ * Nothing more can come then: the connection is closed, unless a command (QUIT, a 421) closed
+ * it already or STARTTLS replaced this parser. A message cut short by the half-close is dropped
+ * by smtp-server once the socket closes.
+ */
+function closeWhenDone(connection: SMTPConnection, parser: Exclude<SMTPConnection['_parser'], false>): void {
+  parser.once('finish', () => {
+    if (connection._parser !== parser || connection._closing || connection._closed) return;
+    connection.close();
+  });
+}
+
+const socketReadyState = Object.getOwnPropertyDescriptor(Socket.prototype, 'readyState')!.get!;
+const answerable = new WeakSet<Socket>();
+
+/**
+ * smtp-server writes a reply only while the socket's readyState is 'open'; a socket whose client
+ * has half-closed is 'writeOnly' and still carries the replies it owes. Set once per socket
+ * (the plain one, then the TLS one after STARTTLS).
+ */
+function owedReplies(socket: Socket): void {
+  if (answerable.has(socket)) return;
+  answerable.add(socket);
+  Object.defineProperty(socket, 'readyState', {
+    configurable: true,
+    get(this: Socket) {
+      const state = socketReadyState.call(this) as string;
+      return state === 'writeOnly' ? 'open' : state;
+    },
+  });
 }
