@@ -1,10 +1,10 @@
 import { classifyStatus } from '../domain/classify.js';
-import { NO_CODE_FOUND, formatStatusCode, specificity, type StatusCode } from '../domain/status-code.js';
+import { NO_CODE_FOUND, formatStatusCode, isGeneric, specificity, type StatusCode } from '../domain/status-code.js';
 import { enhancedCodes, leadingCode, replyCodeStatus, replyCodes } from './codes.js';
 import { DECODERS } from './decoders/index.js';
 import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.js';
 import { messageIdsIn, quotedHeaders } from './original.js';
-import { inferFromPhrase } from './phrases.js';
+import { inferFromPhrase, namedCondition, RETRIES_EXPIRED } from './phrases.js';
 import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
@@ -177,6 +177,8 @@ function compact(text: string | null | undefined): string | null {
 
 /**
  * The most specific code the report carries for this recipient:
+ * 0. when the MTA gave up because retries of a temporary condition ran out (`expiredCause`), and
+ *    its own code is generic, an expiry code (`X.4.7`) or absent: that condition;
  * 1. `Status:`, refined by a more specific code of the diagnostic or the recipient's text
  *    (any failure code for a generic `X.0.0`; same class and subject for `X.Y.0`) -> `status`
  *    (or where the refinement was found);
@@ -186,17 +188,25 @@ function compact(text: string | null | undefined): string | null {
  *    written before it, else from the kind);
  * 4. else the meaning of a bare SMTP reply code (`550`) -> `diagnostic` or `text`;
  * 5. else nothing (a bounce then gets 9.1.1, `default`).
- * Success codes do not count for failures, nor failure codes for deliveries.
+ * Success codes do not count for failures, nor failure codes for deliveries. In a failure that
+ * writes a permanent code (a transcript: `451 4.4.1` at an earlier attempt, `550 5.1.1` at the
+ * last), temporary codes do not count: a permanent failure does not become soft by its history.
  */
 function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
   const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
   const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
-  const diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
-  const inText = enhancedCodes(raw.text).filter(usable);
+  const expired = expiredCause(raw, kind, usable(status) ? status : null);
+  if (expired) return expired;
+  let diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
+  let inText = enhancedCodes(raw.text).filter(usable);
+  if (kind === 'bounce' && writesPermanent(raw, status, [...diagnostic, ...inText])) {
+    diagnostic = diagnostic.filter((c) => c.cls !== 4);
+    inText = inText.filter((c) => c.cls !== 4);
+  }
   if (usable(status)) {
     const level = specificity(status);
-    // A generic X.0.0 (Exim writes 5.0.0 for everything, even after a 4.7.1 greylisting that
-    // timed out) is refined by any more specific failure code; X.Y.0 by the same class and subject.
+    // A generic X.0.0 (Exim writes 5.0.0 for everything) is refined by any more specific failure
+    // code; X.Y.0 by the same class and subject.
     const refines = (c: StatusCode): boolean => specificity(c) > level && (level === 0 || (c.cls === status.cls && c.subject === status.subject));
     const fromDiagnostic = best(diagnostic.filter(refines));
     if (fromDiagnostic) return { code: formatStatusCode(fromDiagnostic), source: 'diagnostic' };
@@ -220,6 +230,37 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; sour
   const replyInText = replyCodes(raw.text).find(fits);
   if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text' };
   return null;
+}
+
+/** True when the report writes a permanent failure code: `Status: 5.x.x`, a `5.x.x`, a bare `5xx`. */
+function writesPermanent(raw: RawRecipient, status: StatusCode | null, written: readonly StatusCode[]): boolean {
+  if (status?.cls === 5 || written.some((c) => c.cls === 5)) return true;
+  return [...replyCodes(raw.diagnostic), ...replyCodes(raw.text)].some((r) => r >= 500 && r < 600);
+}
+
+/**
+ * A failure (or a delay) that an MTA reports only because retries of a temporary condition ran
+ * out ("retry timeout exceeded", "Envelope expired", "Cannot send message for 5 days", ...),
+ * with its own code generic (`5.0.0`, `4.0.0`), an expiry code (`X.4.7`) or none: its cause is
+ * the temporary condition, the most specific thing the report says. That is the remote server's
+ * last reply when one is quoted (its enhanced code, e.g. `421 4.4.2`, else a bare `451` read as
+ * `4.3.0`), else the condition it names (`4.4.1` no answer, `4.4.2` connection dropped or timed
+ * out). Without a cause written, null: the MTA's own code stands (a bare `5.4.7` stays hard).
+ */
+function expiredCause(raw: RawRecipient, kind: ReportKind, status: StatusCode | null): { code: string; source: StatusSource } | null {
+  if (kind !== 'bounce' && kind !== 'delay') return null;
+  if (status && !isGeneric(status) && !(status.subject === 4 && status.detail === 7)) return null;
+  const all = [raw.diagnostic, raw.text].filter(Boolean).join('\n');
+  if (!RETRIES_EXPIRED.test(all.length > 64 * 1024 ? all.slice(0, 64 * 1024) : all)) return null;
+  for (const [source, field] of [['diagnostic', raw.diagnostic], ['text', raw.text]] as const) {
+    const temporary = enhancedCodes(field).filter((c) => c.cls === 4 && !(c.subject === 4 && c.detail === 7));
+    const last = temporary[temporary.length - 1];
+    if (last) return { code: formatStatusCode(last), source };
+    const reply = replyCodes(field).filter((r) => r >= 400 && r < 500).pop();
+    if (reply) return { code: replyCodeStatus(reply)!, source };
+  }
+  const named = namedCondition(all);
+  return named ? { code: named, source: 'phrase' } : null;
 }
 
 /** The most specific of several codes; the first one written among equals. */

@@ -6,6 +6,35 @@
  * The first row that matches wins, so the rows go from the most to the least specific. Every
  * pattern is linear: no nested quantifiers, bounded gaps only.
  */
+/**
+ * An MTA gave up because retries of a temporary condition ran out: Exim ("retry timeout
+ * exceeded", "all hosts ... have been failing for a long time"), OpenSMTPD ("Envelope expired"),
+ * Sendmail ("Cannot send message for 5 days"), qmail ("I'm not going to try again; this message
+ * has been in the queue too long"), and the like. Not Exim's "all relevant MX records point to
+ * non-existent hosts": that is the domain's own answer, not an expiry.
+ */
+export const RETRIES_EXPIRED =
+  /\bretry time(out)? (exceeded|expired)|\bhave been failing for a long time|\bafter a long failure period|\benvelope expired|\b(message|delivery) (time )?expired|\bdelivery time expired|\btoo long in (the )?queue|\bbeen in the queue too long|\bnot going to try again|\bgiving up on|\bnot delivered within \d{1,4} (days?|hours?)|\bcannot send message for \d{1,4} (days?|hours?)|\bcould not be delivered for \d{1,4} (days?|hours?)/i;
+
+/**
+ * The temporary conditions an expiry report names, when it quotes no reply of the remote
+ * server: no answer (4.4.1) or a connection that was dropped or timed out (4.4.2).
+ */
+const CONNECTION_CONDITIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bno answer from (the )?(remote )?host|\bconnection refused|\b(could not|couldn't|unable to|failed to) connect|\bno route to host|\b(host|network) (is )?unreachable|\b(remote )?host is not responding|\bno response from (the )?(remote )?(host|server)/gi, '4.4.1'],
+  [/\bconnection (timed out|dropped|reset|died|closed|lost)|\blost connection|\bclosed (the )?connection|\btimed out\b|\btimeout (while|after|on|reading|waiting)|\bconnected to [^\n]{0,200}? but (connection died|my connection was)/gi, '4.4.2'],
+];
+
+/** The condition named last in an expiry report (`4.4.1` or `4.4.2`), or null. */
+export function namedCondition(text: string): string | null {
+  const capped = text.length > 64 * 1024 ? text.slice(0, 64 * 1024) : text;
+  let found: { at: number; code: string } | null = null;
+  for (const [re, code] of CONNECTION_CONDITIONS) {
+    for (const m of capped.matchAll(re)) if (!found || m.index > found.at) found = { at: m.index, code };
+  }
+  return found?.code ?? null;
+}
+
 export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   // The mailbox is full (before "user unknown": "mailbox for user X is full").
   [/\b(mailbox|inbox|mail ?box|mailfolder|mail folder|account|disk|storage|user)\b[^.\n]{0,40}?\b(is |was )?(full|over ?quota|over the quota|exceeded)\b|\bquota (exceeded|exceed|full)|\bover quota\b|\bexceeded (his|her|their|the|its) (storage|quota|mailbox)|insufficient (disk )?(space|storage)|\bmailbox size limit|\bmailbox (size )?exceeds\b|\bpostfach (ist )?voll|\bbo[iî]te (aux lettres )?(est )?pleine|\bcasella (di posta )?piena|\bbuz[oó]n (est[aá] )?lleno/i, '2.2'],
@@ -25,7 +54,7 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   // Too many recipients.
   [/\btoo many recipients/i, '5.3'],
   // Gave up after retrying.
-  [/\bretry time(out)? (exceeded|expired)|\b(message|delivery) (time )?expired|\bdelivery time expired|\btoo long in (the )?queue|\bbeen in the queue too long|\bnot going to try again|\bgiving up on|\bnot delivered within \d+ (days?|hours?)/i, '4.7'],
+  [RETRIES_EXPIRED, '4.7'],
   // Routing loop.
   [/\b(mail|routing|message) loop|\btoo many hops|\bloop detected/i, '4.6'],
   // No connection to the destination.

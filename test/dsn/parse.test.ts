@@ -122,6 +122,51 @@ describe('codes in prose', () => {
   });
 });
 
+describe('retries that ran out', () => {
+  const failed = async (recipient: { status?: string | null; diagnostic?: string | null }, action = 'failed') => {
+    const raw = makeDsn({ to: 'x@bounces.example.com', recipients: [{ recipient: 'kim@down.example', action, ...recipient }] });
+    const r = (await parseMessage(Buffer.from(raw), { mailFrom: '' })).recipients[0]!;
+    return [r.status, r.statusSource, r.type];
+  };
+  const textBounce = (body: string) => Buffer.from(`From: MAILER-DAEMON@mta.example\r\nTo: x@bounces.example.com\r\nSubject: Undelivered Mail\r\nX-Failed-Recipients: kim@down.example\r\n\r\n${body}\r\n`);
+  const inText = async (body: string) => {
+    const r = (await parseMessage(textBounce(body), { mailFrom: '' })).recipients[0]!;
+    return [r.status, r.statusSource, r.type];
+  };
+
+  it("keep the class of the remote server's last reply under a generic or expiry code", async () => {
+    expect(await failed({ status: '5.0.0', diagnostic: 'smtp; <421 4.4.2 Connection timed out>: retry timeout exceeded' })).to.deep.equal(['4.4.2', 'diagnostic', 'soft']);
+    expect(await failed({ status: '5.4.7', diagnostic: 'smtp; 451 4.7.1 Try again later; envelope expired' })).to.deep.equal(['4.7.1', 'diagnostic', 'soft']);
+    expect(await failed({ status: '5.0.0', diagnostic: 'smtp; 421 Service not available: retry timeout exceeded' })).to.deep.equal(['4.3.2', 'diagnostic', 'soft']);
+    expect(await failed({ status: '4.4.7', diagnostic: 'smtp; 450 mailbox busy. Cannot send message for 5 days' }, 'delayed')).to.deep.equal(['4.2.0', 'diagnostic', null]);
+  });
+
+  it('keep the condition they name when no reply is quoted', async () => {
+    expect(await inText('kim@down.example\n  host mx.down.example [203.0.113.8]: Connection refused\n  retry timeout exceeded')).to.deep.equal(['4.4.1', 'phrase', 'soft']);
+    expect(await inText("<kim@down.example>:\nConnected to 203.0.113.8 but connection died.\nI'm not going to try again; this message has been in the queue too long.")).to.deep.equal(['4.4.2', 'phrase', 'soft']);
+  });
+
+  it('leave a specific code of the MTA, and an expiry with no cause written, as they are', async () => {
+    expect(await failed({ status: '5.4.7', diagnostic: null })).to.deep.equal(['5.4.7', 'status', 'hard']);
+    expect(await failed({ status: '5.4.7', diagnostic: 'smtp; delivery time expired' })).to.deep.equal(['5.4.7', 'status', 'hard']);
+    expect(await inText('kim@down.example\n  retry timeout exceeded')).to.deep.equal(['5.4.7', 'phrase', 'hard']);
+    expect(await failed({ status: '5.1.1', diagnostic: 'smtp; 451 4.3.0 try later; retry timeout exceeded' })).to.deep.equal(['5.1.1', 'status', 'hard']);
+  });
+
+  it("do not take Exim's MX records pointing to non-existent hosts for an expiry", async () => {
+    const r = await inText('kim@down.example\n  all relevant MX records point to non-existent hosts');
+    expect(r[2]).to.equal('hard');
+    expect(await failed({ status: '5.0.0', diagnostic: 'all relevant MX records point to non-existent hosts' })).to.deep.equal(['5.0.0', 'status', 'hard']);
+  });
+
+  it('never let a temporary reply of an earlier attempt replace the final permanent failure', async () => {
+    const transcript = '... while talking to mx1.down.example.:\n<<< 451 4.4.1 no answer, try later\n... while talking to mx2.down.example.:\n<<< 550 5.1.1 <kim@down.example>... User unknown';
+    expect(await failed({ status: '5.0.0', diagnostic: 'smtp; mx1: 451 4.4.1 no answer, try later; mx2: 550 5.1.1 User unknown' })).to.deep.equal(['5.1.1', 'diagnostic', 'hard']);
+    expect(await inText(`kim@down.example\n${transcript}`)).to.deep.equal(['5.1.1', 'text', 'hard']);
+    expect(await inText('kim@down.example\n<<< 451 4.4.1 no answer, try later\n<<< 550 sorry, no such user')).to.deep.equal(['5.1.1', 'phrase', 'hard']);
+  });
+});
+
 describe('the returned original', () => {
   it("collects its Message-ID from its headers and from the report's X-Original-Message-ID", async () => {
     const raw = makeDsn({ to: 'x@y.example', recipients: [{ recipient: 'a@x.example', status: '5.1.1' }], originalHeaders: 'From: a@b.example\nMessage-ID: <m1@sender.example>' }).replace('Reporting-MTA:', 'X-Original-Message-ID: <m2@sender.example>\r\nReporting-MTA:');
