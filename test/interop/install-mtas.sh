@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches Debian's Postfix and Exim packages, and the libraries they need that this machine
+# Fetches Debian's Postfix and Exim packages (and OpenSMTPD's where it can), and the libraries they need that this machine
 # lacks, and unpacks them into a cache directory without installing them: the two packages
 # conflict (both provide mail-transport-agent), and installing either would start a system
 # mail service. The interop tests run the binaries from there with private configurations.
@@ -16,7 +16,7 @@ if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
   exit 5
 fi
 
-ready() { [ -x "$ROOT/usr/lib/postfix/sbin/master" ] && [ -x "$ROOT/usr/sbin/exim4" ] && [ -f "$CACHE/complete" ]; }
+ready() { [ -x "$ROOT/usr/lib/postfix/sbin/master" ] && [ -x "$ROOT/usr/sbin/exim4" ] && [ -f "$CACHE/complete-2" ]; }
 if ready; then echo "$ROOT"; exit 0; fi
 
 for tool in apt-get dpkg dpkg-deb; do
@@ -33,6 +33,7 @@ download() {
 }
 
 download "${PACKAGES[@]}"
+download opensmtpd || echo "interop: OpenSMTPD left out" >&2
 # Libraries the packages depend on that are not installed here (e.g. libidn12 for Exim).
 missing=()
 for deb in ./*.deb; do
@@ -46,11 +47,12 @@ for deb in ./*.deb; do dpkg-deb -x "$deb" "$ROOT"; done
 
 # Every shared library the binaries load must resolve (from the machine or the cache).
 export LD_LIBRARY_PATH="$ROOT/usr/lib/postfix:$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu"
-for bin in "$ROOT/usr/sbin/exim4" "$ROOT"/usr/lib/postfix/sbin/{master,smtp,smtpd,qmgr,cleanup,postlogd,trivial-rewrite}; do
+for bin in "$ROOT/usr/sbin/exim4" "$ROOT"/usr/lib/postfix/sbin/{master,smtp,smtpd,qmgr,cleanup,postlogd,trivial-rewrite} "$ROOT"/usr/sbin/smtpd; do
+  [ -e "$bin" ] || continue
   if ldd "$bin" | grep -q 'not found'; then
     echo "interop: $bin lacks $(ldd "$bin" | awk '/not found/ {print $1}' | tr '\n' ' ')" >&2
     exit 4
   fi
 done
-touch "$CACHE/complete"
+touch "$CACHE/complete-2"
 echo "$ROOT"

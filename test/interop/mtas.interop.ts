@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, startServer, type RunningServer } from '../../src/app.js';
@@ -10,12 +10,13 @@ import { createSqlite, type TestDatabase } from '../helpers/db.js';
 import { captureLogger, type LogEntry } from '../helpers/logs.js';
 import { sendMany } from '../helpers/smtp.js';
 import { makeCertificate } from '../helpers/tls.js';
-import { eximDelivers, postfixDelivers, type Delivery, type MtaOutcome } from './mtas.js';
+import { eximDelivers, opensmtpdDelivers, postfixDelivers, type Delivery, type MtaOutcome } from './mtas.js';
 
 /**
- * Real MTAs as clients (`npm run interop`): Debian's Postfix and Exim, run as private instances
- * on loopback (see mtas.ts), deliver a handful of the project's samples to a receiver started
- * here, with and without PIPELINING, with and without STARTTLS. Each message must get its 250
+ * Real MTAs as clients (`npm run interop`): Debian's Postfix, Exim and OpenSMTPD, run as private
+ * instances on loopback (see mtas.ts), deliver a handful of the project's samples to a receiver
+ * started here, with and without PIPELINING (OpenSMTPD's client does not pipeline), with and
+ * without STARTTLS. Each message must get its 250
  * at the first attempt (the MTA's own log shows no deferral) and be stored once.
  */
 
@@ -73,7 +74,21 @@ describe('real MTAs deliver to the receiver', function () {
     expect(entries.filter((e) => e.code === 'SMTP_DUPLICATE'), 'delivered again').to.deep.equal([]);
   }
 
+  /** Hands the messages to an MTA's own SMTP listener on loopback. */
+  const inject = async (smtpd: number, items: readonly Delivery[]) => {
+    const replies = await sendMany(smtpd, items.map((d) => ({ from: d.from, to: [d.to], raw: d.raw })));
+    expect(replies.every((r) => r.startsWith('250')), `the MTA took the messages: ${replies.join(' | ')}`).to.equal(true);
+  };
+
   for (const tls of [false, true]) {
+    it(`OpenSMTPD ${tls ? 'over STARTTLS' : 'without TLS'}`, async function () {
+      if (!existsSync(join(root, 'usr/sbin/smtpd'))) this.skip(); // its package could not be fetched
+      const port = await start(tls);
+      const dir = mkdtempSync(join(work, `opensmtpd-${run++}-`));
+      const list = deliveries(`opensmtpd${run}`);
+      await check(await opensmtpdDelivers(root, dir, list, { port, pipelining: false, tls }, inject), list.length, tls);
+    });
+
     for (const pipelining of [true, false]) {
       const mode = `${pipelining ? 'with' : 'without'} PIPELINING, ${tls ? 'over STARTTLS' : 'without TLS'}`;
 
@@ -88,10 +103,6 @@ describe('real MTAs deliver to the receiver', function () {
         const port = await start(tls);
         const dir = mkdtempSync(join(work, `postfix-${run++}-`));
         const list = deliveries(`postfix${run}`);
-        const inject = async (smtpd: number, items: readonly Delivery[]) => {
-          const replies = await sendMany(smtpd, items.map((d) => ({ from: d.from, to: [d.to], raw: d.raw })));
-          expect(replies.every((r) => r.startsWith('250')), `postfix took the messages: ${replies.join(' | ')}`).to.equal(true);
-        };
         await check(await postfixDelivers(root, dir, list, { port, pipelining, tls }, inject), list.length, tls);
       });
     }

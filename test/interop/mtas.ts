@@ -39,18 +39,32 @@ export interface MtaOutcome {
   readonly log: string;
 }
 
-const IDS = { exim: 64901, postfix: 64902, postdrop: 64903 };
+const IDS = { exim: 64901, postfix: 64902, postdrop: 64903, smtpd: 64904, smtpq: 64905 };
 
-/** Copies of /etc/passwd and /etc/group with the MTAs' users added, and the wrapper that binds them. */
-export function sandbox(dir: string): (command: string, args: readonly string[]) => [string, string[]] {
+const USERS = [
+  ['Debian-exim', IDS.exim],
+  ['rebond-postfix', IDS.postfix],
+  ['opensmtpd', IDS.smtpd],
+  ['opensmtpq', IDS.smtpq],
+] as const;
+
+/**
+ * Copies of /etc/passwd and /etc/group with the MTAs' users added, and the wrapper that runs a
+ * command in a mount namespace where they replace the machine's, with `binds` (directories of the
+ * test mounted over paths built into a binary) mounted too.
+ */
+export function sandbox(dir: string, binds: ReadonlyArray<readonly [string, string]> = []): (command: string, args: readonly string[]) => [string, string[]] {
   const passwd = join(dir, 'passwd');
   const group = join(dir, 'group');
-  writeFileSync(passwd, `${readFileSync('/etc/passwd', 'utf8').trimEnd()}\nDebian-exim:x:${IDS.exim}:${IDS.exim}::/nonexistent:/usr/sbin/nologin\nrebond-postfix:x:${IDS.postfix}:${IDS.postfix}::/nonexistent:/usr/sbin/nologin\n`);
-  writeFileSync(group, `${readFileSync('/etc/group', 'utf8').trimEnd()}\nDebian-exim:x:${IDS.exim}:\nrebond-postfix:x:${IDS.postfix}:\nrebond-postdrop:x:${IDS.postdrop}:\n`);
+  writeFileSync(passwd, `${readFileSync('/etc/passwd', 'utf8').trimEnd()}\n${USERS.map(([name, id]) => `${name}:x:${id}:${id}::/nonexistent:/usr/sbin/nologin`).join('\n')}\n`);
+  writeFileSync(group, `${readFileSync('/etc/group', 'utf8').trimEnd()}\n${USERS.map(([name, id]) => `${name}:x:${id}:`).join('\n')}\nrebond-postdrop:x:${IDS.postdrop}:\n`);
   chmodSync(passwd, 0o644);
   chmodSync(group, 0o644);
-  const script = 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@"';
-  return (command, args) => ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sandbox', passwd, group, command, ...args]];
+  const all: ReadonlyArray<readonly [string, string]> = [[passwd, '/etc/passwd'], [group, '/etc/group'], ...binds];
+  // sh -c 'mount --bind "$1" "$2" && ... && shift N && exec "$@"' sandbox src1 dst1 ... command args
+  const mounts = all.map((_, i) => `mount --bind "\${${2 * i + 1}}" "\${${2 * i + 2}}"`).join(' && ');
+  const script = `${mounts} && shift ${2 * all.length} && exec "$@"`;
+  return (command, args) => ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sandbox', ...all.flat(), command, ...args]];
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -263,6 +277,54 @@ export async function postfixDelivers(root: string, dir: string, deliveries: rea
     delivered,
     problems: lines.filter((l) => /status=(deferred|bounced)|fatal:|panic:|lost connection/.test(l)),
     overTls: (log.match(/TLS connection established to 127\.0\.0\.1/g) ?? []).length,
+    log,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenSMTPD
+
+/**
+ * OpenSMTPD: smtpd in the foreground (`-d`, its log on stderr) with a private configuration.
+ * Its spool (/var/spool/smtpd), chroot (/var/lib/opensmtpd/empty) and control socket
+ * (/var/run/smtpd.sock) are built into the binary: directories of the test are mounted over
+ * /var/spool, /var/lib and /run in its namespace. It takes the messages over SMTP on a loopback
+ * port and relays them to the receiver. Its client does not pipeline.
+ */
+export async function opensmtpdDelivers(root: string, dir: string, deliveries: readonly Delivery[], o: ClientOptions, inject: (port: number, deliveries: readonly Delivery[]) => Promise<void>): Promise<MtaOutcome> {
+  chmodSync(dir, 0o755);
+  const spool = join(dir, 'spool');
+  const lib = join(dir, 'lib');
+  const runDir = join(dir, 'run');
+  for (const d of [spool, join(lib, 'opensmtpd/empty'), runDir]) mkdirSync(d, { recursive: true });
+  const wrap = sandbox(dir, [[spool, '/var/spool'], [lib, '/var/lib'], [runDir, '/run']]);
+  const smtpdPort = await freePort();
+  const conf = join(dir, 'smtpd.conf');
+  const relay = o.tls ? `smtp+tls://127.0.0.1:${o.port} tls no-verify` : `smtp+notls://127.0.0.1:${o.port}`;
+  writeFileSync(conf, [`listen on 127.0.0.1 port ${smtpdPort}`, `action "receiver" relay host ${relay}`, 'match from any for any action "receiver"', ''].join('\n'));
+  chmodSync(conf, 0o644);
+  const env = { ...process.env, LD_LIBRARY_PATH: libraryPath(root) };
+  const [cmd, args] = wrap(join(root, 'usr/sbin/smtpd'), ['-d', '-f', conf]);
+  const smtpd: ChildProcess = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  smtpd.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+  const sent = () => (log.match(/ mta delivery .* result="Ok"/g) ?? []).length;
+  try {
+    const up = await waitFor(() => / starting/.test(log) || smtpd.exitCode !== null, 15_000);
+    await new Promise((r) => setTimeout(r, 500)); // its processes set up their listener
+    if (!up || smtpd.exitCode !== null) throw new Error(`smtpd did not start: ${log}`);
+    await inject(smtpdPort, deliveries);
+    await waitFor(() => sent() >= deliveries.length || /result="(TempFail|PermFail|Loop)"/.test(log), 60_000);
+  } finally {
+    smtpd.kill('SIGTERM');
+    if (!(await waitFor(() => smtpd.exitCode !== null || smtpd.signalCode !== null, 10_000))) smtpd.kill('SIGKILL');
+  }
+  const lines = log.split('\n');
+  const delivered = lines.filter((l) => / mta delivery .* result="Ok" stat="250 /.test(l));
+  return {
+    delivered,
+    problems: lines.filter((l) => /result="(TempFail|PermFail|Loop)"|fatal|Remote host closed/i.test(l)),
+    overTls: (log.match(/ mta tls ciphers=/g) ?? []).length,
     log,
   };
 }
