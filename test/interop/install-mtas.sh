@@ -6,7 +6,7 @@
 # Prints the directory; exits non-zero (with the reason on stderr) when it cannot.
 set -euo pipefail
 
-CACHE=${REBOND_INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rebond-interop}
+CACHE=${REBOND_INTEROP_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/rebond-interop}
 ROOT=$CACHE/root
 PACKAGES=(postfix exim4-daemon-light)
 
