@@ -8,9 +8,9 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * replies it writes itself, and the listener's limits need both (commands before MAIL, bad
  * commands, source routes, which smtp-server strips before onRcptTo). This subclass wraps each
  * connection's command entry point and reply writer as the connection is created, before it
- * reads a byte. It relies on `SMTPConnection#_onCommand`, `#send`, `#_ready`, `#_upgrading` and
- * `#_nextHandler` (smtp-server 3.21, typed in its own declarations); the listener's tests fail
- * if a new version changes them.
+ * reads a byte. It relies on `SMTPConnection#_onCommand`, `#send`, `#_ready`, `#_upgrading`,
+ * `#_nextHandler`, `#_createParser`, `#_parser`, `#_closing` and `#_closed` (smtp-server 3.21,
+ * typed in its own declarations); the listener's tests fail if a new version changes them.
  *
  * Half-closed connections: a client may close its sending side right after its last command
  * (Exim sends the final dot and QUIT in one packet, then shuts down its side). The listening
