@@ -197,6 +197,6 @@ export function firstAddress(value: string | undefined | null): string | null {
   if (!value) return null;
   const angle = /<\s*([^<>\s@]+@[^<>\s]+)\s*>/.exec(value);
   if (angle) return angle[1]!.toLowerCase();
-  const bare = /([^\s<>(),;:"]+@[^\s<>(),;:"]+)/.exec(value);
+  const bare = /(?<![^\s<>(),;:"])([^\s<>(),;:"]+@[^\s<>(),;:"]+)/.exec(value);
   return bare ? bare[1]!.toLowerCase().replace(/\.$/, '') : null;
 }
