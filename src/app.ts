@@ -11,7 +11,7 @@ import type { ParseOptions } from './dsn/parse.js';
 import { ContactService } from './services/contacts.js';
 import { Importer } from './services/importer.js';
 import { Ingestor } from './services/ingest.js';
-import { ParsePool } from './services/parse-pool.js';
+import { INLINE_PARSE_MAX_BYTES, ParsePool, type WorkerHooks } from './services/parse-pool.js';
 import { SendPipeline } from './services/pipeline.js';
 import { Replayer } from './services/replay.js';
 import { ReportService } from './services/reports.js';
@@ -80,6 +80,8 @@ export interface AppOptions {
   readonly migrate?: boolean;
   /** Parser options for ingest, import and replay (the built-in decoder chain by default). */
   readonly parse?: Omit<ParseOptions, 'mailFrom'>;
+  /** Failures the parse threads produce on demand (tests only). */
+  readonly parseHooks?: WorkerHooks;
 }
 
 /**
@@ -125,7 +127,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let current = config;
   const parse = options.parse ? { parse: options.parse } : {};
   // Worker threads parse with the built-in decoders only: a chain given here stays in-thread.
-  const parsePool = config.ingest.parseThreads > 0 && !options.parse ? new ParsePool({ threads: config.ingest.parseThreads, logger }) : null;
+  // Without parse threads, the time limit still holds: messages over INLINE_PARSE_MAX_BYTES are
+  // parsed in one thread of their own (smaller ones parse in a few milliseconds at worst).
+  const { parseThreads, parseTimeoutMs } = config.ingest;
+  const parsePool =
+    (parseThreads > 0 || parseTimeoutMs > 0) && !options.parse
+      ? new ParsePool({ threads: Math.max(1, parseThreads), logger, timeoutMs: parseTimeoutMs, inlineMaxBytes: parseThreads > 0 ? 0 : INLINE_PARSE_MAX_BYTES, hooks: options.parseHooks })
+      : null;
   const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, parsePool, ...parse });
   const suppressions = new SuppressionService(knexSuppressionStore(db));
   const messages = knexMessageStore(db);

@@ -84,6 +84,10 @@ const schema = z
       .object({
         // Worker threads that parse incoming messages (0: parse on the main thread).
         parseThreads: z.number().int().min(0).max(64).default(0),
+        // Longest the parse of one message may take (in a parse thread; with no parse threads,
+        // messages over 16 KiB are parsed in one thread of their own); a message over it is
+        // stored raw as parse_timeout and answered 250 (0: no limit, parse on the main thread).
+        parseTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
         // After messages came in and then none for this long, one full garbage collection
         // returns the memory the burst made the heap grow to (0: leave it to V8).
         idleGcSeconds: z.number().int().min(0).max(86_400).default(10),
@@ -191,6 +195,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_DATABASE_MIGRATE', 'database.migrate', bool],
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
   ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
+  ['REBOND_INGEST_PARSE_TIMEOUT_MS', 'ingest.parseTimeoutMs', int],
   ['REBOND_INGEST_IDLE_GC_SECONDS', 'ingest.idleGcSeconds', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],

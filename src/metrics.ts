@@ -69,6 +69,7 @@ export class PromMetrics implements Metrics {
   private readonly ingestedMessages: Counter;
   private readonly records: Counter;
   private readonly parseFailures: Counter;
+  private readonly parseTimeouts: Counter;
   private readonly duplicates: Counter;
   private readonly bounced: Counter;
   private readonly unbounced: Counter;
@@ -96,6 +97,7 @@ export class PromMetrics implements Metrics {
     this.duplicates = new Counter({ name: 'rebond_messages_duplicate_total', help: 'Messages delivered again and recognised (counted once)', labelNames: ['transport'], registers });
     this.records = new Counter({ name: 'rebond_bounces_total', help: 'Records stored, by kind (bounce, delay, delivery, complaint) and type (hard, soft; none for other kinds)', labelNames: ['kind', 'type'], registers });
     this.parseFailures = new Counter({ name: 'rebond_parse_failures_total', help: 'Messages stored as unparseable', labelNames: ['transport'], registers });
+    this.parseTimeouts = new Counter({ name: 'rebond_parse_timeouts_total', help: 'Messages whose parse went over ingest.parseTimeoutMs (stored raw as parse_timeout)', labelNames: ['transport'], registers });
     this.bounced = new Counter({ name: 'rebond_contacts_bounced_total', help: 'Contacts this process made bounced', registers });
     this.unbounced = new Counter({ name: 'rebond_contacts_unbounced_total', help: 'Bounces reversed by an operator through this process', registers });
     this.commitSeconds = new Histogram({
@@ -175,6 +177,7 @@ export class PromMetrics implements Metrics {
     }
     this.ingestedMessages.inc({ transport: o.transport, kind: o.kind, status: o.status });
     if (o.status === 'unparseable') this.parseFailures.inc({ transport: o.transport });
+    if (o.status === 'parse_timeout') this.parseTimeouts.inc({ transport: o.transport });
     for (const r of o.records) this.records.inc({ kind: r.kind, type: r.type ?? 'none' });
     if (o.contactsBounced > 0) this.bounced.inc(o.contactsBounced);
   }

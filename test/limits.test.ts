@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
+import { parseCopyBytes } from '../src/dsn/mime.js';
 import { silentLogger } from '../src/logger.js';
 import { sqlitePath } from '../src/storage/db.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
@@ -179,8 +180,25 @@ describe('SMTP abuse limits', function () {
     expect(await countMessages()).to.equal(1);
   });
 
+  it('counts the copies the parse makes in the budget: a message whose raw bytes fit but whose parse would not gets 452 4.3.1', async () => {
+    // A message of n bytes is counted as n while it arrives, then n + parseCopyBytes(n) = 8n (under 1 MiB) while it is parsed and stored.
+    expect(parseCopyBytes(100_000)).to.equal(700_000);
+    const port = await start({ maxBufferedBytes: 1_000_000, maxMessageBytes: 1024 * 1024 });
+    const to = rp('c1', 'copies@example.org');
+    const dsn = (pad: number) => `${makeDsn({ to, recipients: [{ recipient: 'copies@example.org' }] })}\r\n${'x'.repeat(pad)}\r\n`;
+    const { dialog } = await connect(port);
+    await dialog.command('EHLO client.example');
+    await dialog.command('MAIL FROM:<>');
+    await dialog.command(`RCPT TO:<${to}>`);
+    expect(await dialog.data(dsn(200_000))).to.equal('452 4.3.1 Insufficient system storage, please try again later');
+    await dialog.command('MAIL FROM:<>');
+    await dialog.command(`RCPT TO:<${to}>`);
+    expect(await dialog.data(dsn(100_000))).to.match(/^250 /);
+    expect(running!.smtp.bufferedBytes, 'nothing is left held').to.equal(0);
+  });
+
   it('defers a message with 452 4.3.1 while the messages in memory would pass their budget, and takes it once there is room', async () => {
-    const port = await start({ maxBufferedBytes: 100_000, maxMessageBytes: 1024 * 1024 });
+    const port = await start({ maxBufferedBytes: 1_000_000, maxMessageBytes: 1024 * 1024 });
     const to = rp('c1', 'room@example.org');
     const dsn = (pad: number) => `${makeDsn({ to, recipients: [{ recipient: 'room@example.org' }] })}\r\n${'x'.repeat(pad)}\r\n`;
     const session = async () => {
@@ -193,15 +211,15 @@ describe('SMTP abuse limits', function () {
     // One message alone over the budget.
     const alone = await session();
     expect(await alone.data(dsn(150_000))).to.equal('452 4.3.1 Insufficient system storage, please try again later');
-    // A message in progress holds 80 kB; a second one of 60 kB has no room until it is done.
+    // A message in progress holds 100 kB; a second one of 120 kB (960 kB with its parse) has no room until it is done.
     const first = await session();
     expect(await first.command('DATA')).to.match(/^354/);
-    const firstRaw = dsn(80_000).replace(/\r?\n/g, '\r\n');
+    const firstRaw = dsn(100_000).replace(/\r?\n/g, '\r\n');
     first.write(firstRaw);
-    for (let i = 0; i < 100 && running!.smtp.bufferedBytes < 80_000; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(running!.smtp.bufferedBytes).to.be.at.least(80_000);
+    for (let i = 0; i < 100 && running!.smtp.bufferedBytes < 100_000; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(running!.smtp.bufferedBytes).to.be.at.least(100_000);
     const second = await session();
-    const raw = dsn(60_000);
+    const raw = dsn(120_000);
     expect(await second.data(raw)).to.equal('452 4.3.1 Insufficient system storage, please try again later');
     first.write('.\r\n');
     expect(await first.reply()).to.match(/^250 /);

@@ -35,7 +35,7 @@ export function dsnRecipient(group: FieldGroup): RawRecipient {
   return {
     recipient: typedAddress(group.get('final-recipient')) ?? typedAddress(group.get('original-recipient')),
     originalRecipient: typedAddress(group.get('original-recipient')),
-    action: group.get('action')?.trim().toLowerCase().split(/[\s(;]/)[0] || null,
+    action: /^[^\s(;]*/.exec(group.get('action')?.trim().toLowerCase() ?? '')![0] || null,
     status: group.get('status')?.trim() || null,
     diagnostic: typedValue(group.get('diagnostic-code')),
     remoteMta: hostOf(typedValue(group.get('remote-mta'))),
@@ -46,7 +46,7 @@ export function dsnRecipient(group: FieldGroup): RawRecipient {
 /** `mx.example. (192.0.2.1, the server for ...)` -> `mx.example`: the host, without comments. */
 export function hostOf(value: string | null): string | null {
   if (!value) return null;
-  const host = value.trim().split(/[\s(]/)[0]!.replace(/\.$/, '');
+  const host = /^[^\s(]*/.exec(value.trim())![0].replace(/\.$/, '');
   return host.length > 0 ? host.toLowerCase() : null;
 }
 

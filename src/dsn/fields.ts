@@ -5,6 +5,9 @@
 
 export type FieldGroup = ReadonlyMap<string, string>;
 
+/** Longest field value kept (a diagnostic of several lines is far shorter): bounds later patterns. */
+const MAX_VALUE = 8 * 1024;
+
 export function parseFieldGroups(body: string): FieldGroup[] {
   const groups: FieldGroup[] = [];
   let current = new Map<string, string>();
@@ -17,7 +20,8 @@ export function parseFieldGroups(body: string): FieldGroup[] {
       continue;
     }
     if (/^[ \t]/.test(line) && last) {
-      current.set(last, `${current.get(last)} ${line.trim()}`);
+      const value = current.get(last)!;
+      if (value.length < MAX_VALUE) current.set(last, `${value} ${line.trim()}`.slice(0, MAX_VALUE));
       continue;
     }
     const colon = line.indexOf(':');
@@ -25,7 +29,7 @@ export function parseFieldGroups(body: string): FieldGroup[] {
     const name = line.slice(0, colon).trim().toLowerCase();
     if (!/^[a-z0-9-]+$/.test(name)) continue;
     // The first occurrence of a field wins; a repeated one is an MTA's mistake.
-    if (!current.has(name)) current.set(name, line.slice(colon + 1).trim());
+    if (!current.has(name)) current.set(name, line.slice(colon + 1, colon + 1 + MAX_VALUE).trim());
     last = name;
   }
   if (current.size > 0) groups.push(current);
@@ -50,8 +54,8 @@ export function typedAddress(value: string | undefined): string | null {
   if (!v) return null;
   const bracketed = /<([^<>\s]+@[^<>\s]+)>/.exec(v);
   if (bracketed) return bracketed[1]!.toLowerCase();
-  const bare = v.replace(/\s*\([^()]*\)\s*$/, '').trim();
+  const bare = v.replace(/\([^()]*\)\s*$/, '').trim();
   if (/^("[^"]*"|[^\s<>]+)@[^\s<>@]+$/.test(bare)) return bare.replace(/\.$/, '').toLowerCase();
-  const m = /([^\s<>"(),;]+@[^\s<>"(),;]+)/.exec(v);
+  const m = /(?<![^\s<>"(),;])([^\s<>"(),;]+@[^\s<>"(),;]+)/.exec(v);
   return m ? m[1]!.replace(/\.$/, '').toLowerCase() : null;
 }

@@ -48,8 +48,25 @@ const MAX_TEXT = 256 * 1024;
 // Format markers are at the top of a report: recognising one never scans a long quoted original.
 const HEAD_CHARS = 16 * 1024;
 
+/**
+ * The parse reads the first MiB of a message: a report's text, its delivery-status part and the
+ * returned original's headers come first; what a larger bounce adds is the rest of the returned
+ * original (its attachments), which says nothing more. This bounds the memory a parse takes.
+ */
+export const PARSE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The memory the parse of a message of `bytes` takes beyond its raw bytes, at most: mailparser's
+ * decoded parts and text, our copies of them (measured at 3.5 to 6 times the bytes read, for
+ * text, HTML, quoted-printable, base64 attachments and returned originals), and the copy of the
+ * whole message handed to a parse thread. The SMTP budget (`smtp.maxBufferedBytes`) counts it.
+ */
+export function parseCopyBytes(bytes: number): number {
+  return 6 * Math.min(bytes, PARSE_MAX_BYTES) + bytes;
+}
+
 export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_LIMITS): Promise<MailView> {
-  const raw = withLineFeeds(input);
+  const raw = withLineFeeds(input.length > PARSE_MAX_BYTES ? input.subarray(0, PARSE_MAX_BYTES) : input);
   try {
     const parsed = await simpleParser(raw, {
       keepDeliveryStatus: true,
@@ -197,6 +214,6 @@ export function firstAddress(value: string | undefined | null): string | null {
   if (!value) return null;
   const angle = /<\s*([^<>\s@]+@[^<>\s]+)\s*>/.exec(value);
   if (angle) return angle[1]!.toLowerCase();
-  const bare = /([^\s<>(),;:"]+@[^\s<>(),;:"]+)/.exec(value);
+  const bare = /(?<![^\s<>(),;:"])([^\s<>(),;:"]+@[^\s<>(),;:"]+)/.exec(value);
   return bare ? bare[1]!.toLowerCase().replace(/\.$/, '') : null;
 }

@@ -31,7 +31,7 @@ export function quotedHeaders(text: string): string[] {
     if (m) {
       run.push(`${m[1]}: ${m[2]}`);
       if (KNOWN.has(m[1]!.toLowerCase())) known++;
-    } else if (run.length > 0 && /^[ \t]+\S/.test(line) && !/^[ \t]*>?[ \t]*$/.test(line)) {
+    } else if (run.length > 0 && /^[ \t]+\S/.test(line) && line.trim() !== '>') {
       run[run.length - 1] += ` ${line.trim()}`;
     } else {
       flush();

@@ -11,7 +11,7 @@ const DAEMON_SENDERS = /^(mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|m
 
 // A reply or a forward quotes the subject it answers: "Re: Undeliverable" is a person writing,
 // "Automatic reply: Undeliverable" an auto-reply.
-const REPLY_PREFIX = /^\s*(re|fw|fwd|aw|wg|tr|sv|vs|r|rif|antw|odp|ynt)\s*(\[\d+\])?\s*:/i;
+const REPLY_PREFIX = /^\s*(re|fw|fwd|aw|wg|tr|sv|vs|r|rif|antw|odp|ynt)\s*(?:\[\d+\]\s*)?:/i;
 const AUTOREPLY_PREFIX = /^\s*(auto(matic|matische)?[ -]?(reply|response|answer|antwort)|autoreply|out of (the )?office|abwesenheit\w*|r[ée]ponse automatique|respuesta autom[aá]tica|risposta automatica|automatisch antwoord|autosvar|自動返信|自动回复)\s*:/i;
 
 export const FAILURE_SUBJECTS: readonly RegExp[] = [

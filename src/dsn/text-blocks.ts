@@ -14,7 +14,7 @@ export const ADDRESS = String.raw`[^\s<>()\[\]@,;:"'\\]{1,64}@[A-Za-z0-9\u00a0-\
  * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `).
  */
 export const DEFAULT_INTRO = new RegExp(
-  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)?[ \t]*[:=]?[ \t]*"?<?(${ADDRESS})>?"?[ \t]*(?::|\.\.\.|,|;|[ \t]+on[ \t]|[ \t]*\(|[ \t]*\[|[ \t]*<mailto:|[ \t]+-|[ \t]*$)`,
+  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)[ \t]*)?(?:[:=][ \t]*)?"?<?(${ADDRESS})>?"?(?:[ \t]*(?::|\.\.\.|,|;|\(|\[|<mailto:|$)|[ \t]+(?:on[ \t]|-))`,
   'im',
 );
 
@@ -97,11 +97,12 @@ export function recipientBlocks(text: string, exclude: ReadonlySet<string>, intr
 }
 
 export function cleanAddress(value: string): string | null {
-  const v = value.trim().replace(/^<|>$/g, '').replace(/[.,;:]+$/, '').toLowerCase();
+  if (value.length > 1000) return null;
+  const v = value.trim().replace(/^<|>$/g, '').replace(/(?<![.,;:])[.,;:]+$/, '').toLowerCase();
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? v : null;
 }
 
-const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*:?[ \t]*)<?(${ADDRESS})>?`, 'gi');
+const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*(?::[ \t]*)?)<?(${ADDRESS})>?`, 'gi');
 const ANGLED = new RegExp(String.raw`<(${ADDRESS})>`, 'g');
 const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
 const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;

@@ -56,6 +56,8 @@ export interface Prepared {
   readonly receivedAt: string;
   readonly report: ParsedReport;
   readonly targets: readonly Target[];
+  /** Parsing went over `ingest.parseTimeoutMs`: stored raw, as parse_timeout. */
+  readonly timedOut?: boolean;
 }
 
 /** Thrown when the message cannot be stored now; the SMTP answer is 451 4.3.0. */
@@ -82,6 +84,7 @@ export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omi
 }
 
 export function messageStatus(p: Prepared, targets: readonly Target[] = p.targets): MessageStatus {
+  if (p.timedOut) return 'parse_timeout';
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
   if (COUNTABLE.has(p.report.kind) && targets.length === 0) return 'unattributed';
   return 'processed';

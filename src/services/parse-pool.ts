@@ -5,6 +5,7 @@ import type { VerpSettings } from '../domain/verp.js';
 import type { ParsedReport } from '../dsn/types.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Target } from './identify.js';
+import { fingerprint } from './fingerprint.js';
 import { prepare, type IngestInput, type Prepared } from './ingest.js';
 
 /**
@@ -18,6 +19,13 @@ import { prepare, type IngestInput, type Prepared } from './ingest.js';
  * `close()` (or when workers keep dying before they are ready) every job runs on the main thread.
  * Jobs wait in a queue when every worker is busy: its length is bounded by the messages in hand,
  * which the SMTP limits bound. Idle workers do not keep the process alive.
+ *
+ * With a time limit (`timeoutMs`), a job a worker holds longer than that ends the worker: the
+ * message is answered as `parse_timeout` (stored raw, parsed again by `rebond replay`), logged
+ * once (PARSE_TIMEOUT), never parsed on the main thread; the other jobs of that worker are
+ * handed to a worker again, each alone in its worker (so that an innocent message never takes
+ * the blame), and the worker is replaced. Messages of at most `inlineMaxBytes` are parsed on the
+ * main thread (small enough that their parse, linear in their size, is short).
  */
 
 /** A message to parse, as posted to a worker (the raw bytes are a copy, transferred). */
@@ -38,6 +46,8 @@ export type ParseReply =
 export interface WorkerHooks {
   readonly throwOn?: string;
   readonly exitOn?: string;
+  /** A message containing this never finishes parsing (tests of the time limit). */
+  readonly hangOn?: string;
 }
 
 export interface ParsePoolOptions {
@@ -47,6 +57,10 @@ export interface ParsePoolOptions {
   /** How long `close()` waits for the jobs in workers before it terminates them. */
   readonly closeGraceMs?: number;
   readonly hooks?: WorkerHooks;
+  /** Longest a message may take in a worker (`ingest.parseTimeoutMs`; 0: no limit). */
+  readonly timeoutMs?: number;
+  /** Messages of at most this many bytes are parsed on the main thread (default 0: none). */
+  readonly inlineMaxBytes?: number;
 }
 
 /** What the pool did so far (for tests and diagnostics). */
@@ -59,6 +73,8 @@ export interface ParsePoolStats {
   readonly started: number;
   /** Workers that ended while the pool was open. */
   readonly died: number;
+  /** Jobs that took longer than the time limit (answered as parse_timeout). */
+  readonly timedOut: number;
 }
 
 interface Job {
@@ -66,13 +82,24 @@ interface Job {
   readonly verp: VerpSettings;
   readonly resolve: (p: Prepared) => void;
   readonly reject: (err: unknown) => void;
+  /** Held by a worker that went over the time limit with other jobs: runs alone from now on. */
+  alone?: boolean;
+  timer?: NodeJS.Timeout;
 }
 
 interface Thread {
   readonly worker: Worker;
   readonly jobs: Map<number, Job>;
   ready: boolean;
+  /** Ended for going over the time limit: its exit hands nothing to the main thread. */
+  timedOut?: boolean;
 }
+
+/**
+ * Without parse threads, messages up to this size are parsed on the main thread: their parse is
+ * linear in their size and takes a few milliseconds at worst (test/dsn/linear.test.ts).
+ */
+export const INLINE_PARSE_MAX_BYTES = 16 * 1024;
 
 /** Jobs in a worker at once: the next one is there when it answers the current one. */
 const DEPTH = 2;
@@ -91,7 +118,9 @@ export class ParsePool {
   private startFailures = 0;
   private disabled = false;
   private closing: Promise<void> | null = null;
-  private counts = { inWorker: 0, inThread: 0, started: 0, died: 0 };
+  private counts = { inWorker: 0, inThread: 0, started: 0, died: 0, timedOut: 0 };
+  private readonly timeoutMs: number;
+  private readonly inlineMaxBytes: number;
 
   constructor(options: ParsePoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) throw new RangeError('a parse pool needs at least one thread');
@@ -99,6 +128,8 @@ export class ParsePool {
     this.logger = (options.logger ?? silentLogger).child('parse-pool');
     this.closeGraceMs = options.closeGraceMs ?? 5000;
     this.hooks = options.hooks ?? {};
+    this.timeoutMs = options.timeoutMs ?? 0;
+    this.inlineMaxBytes = options.inlineMaxBytes ?? 0;
   }
 
   get stats(): ParsePoolStats {
@@ -112,7 +143,7 @@ export class ParsePool {
 
   /** `prepare(input, verp)` with the built-in decoder chain, on a worker thread when one is available. */
   prepare(input: IngestInput, verp: VerpSettings): Promise<Prepared> {
-    if (this.closing || this.disabled) return this.inThread(input, verp);
+    if (this.closing || this.disabled || input.raw.length <= this.inlineMaxBytes) return this.inThread(input, verp);
     return new Promise<Prepared>((resolve, reject) => {
       this.queue.push({ input, verp, resolve, reject });
       this.pump();
@@ -150,7 +181,10 @@ export class ParsePool {
         return;
       }
       if (!thread) return;
-      this.send(thread, this.queue.shift()!);
+      // A job suspected of a timeout runs in an empty worker, and nothing joins it there.
+      const i = thread.jobs.size === 0 ? 0 : this.queue.findIndex((j) => !j.alone);
+      if (i < 0) return;
+      this.send(thread, this.queue.splice(i, 1)[0]!);
     }
   }
 
@@ -164,7 +198,7 @@ export class ParsePool {
   /** The least busy worker with room for a job, a new one while the pool is not full, or null. */
   private freeThread(): Thread | null {
     let best: Thread | null = null;
-    for (const t of this.threads) if (t.jobs.size < DEPTH && (!best || t.jobs.size < best.jobs.size)) best = t;
+    for (const t of this.threads) if (t.jobs.size < DEPTH && !t.timedOut && ![...t.jobs.values()].some((j) => j.alone) && (!best || t.jobs.size < best.jobs.size)) best = t;
     if (best && best.jobs.size === 0) return best;
     if (this.threads.length < this.size) return this.spawn();
     return best;
@@ -185,8 +219,42 @@ export class ParsePool {
       return;
     }
     thread.jobs.set(id, job);
+    // The clock starts once the worker is ready (starting one is not the message's time).
+    if (thread.ready) this.startClock(thread, id, job);
     // Held while a job is in it, so that the process waits for the answer.
     thread.worker.ref();
+  }
+
+  private startClock(thread: Thread, id: number, job: Job): void {
+    if (this.timeoutMs > 0 && !job.timer) job.timer = setTimeout(() => this.onTimeout(thread, id), this.timeoutMs);
+  }
+
+  /**
+   * A job went over the time limit: its worker is ended. Alone in the worker, the job is the
+   * culprit and is answered as timed out; with others, each of them runs again alone.
+   */
+  private onTimeout(thread: Thread, id: number): void {
+    const job = thread.jobs.get(id);
+    if (!job || thread.timedOut) return;
+    thread.timedOut = true;
+    const jobs = [...thread.jobs.values()];
+    thread.jobs.clear();
+    for (const j of jobs) {
+      clearTimeout(j.timer);
+      j.timer = undefined;
+    }
+    void thread.worker.terminate();
+    if (jobs.length === 1) {
+      this.counts.timedOut++;
+      const { input } = job;
+      this.logger.log('warn', 'PARSE_TIMEOUT', `a message took longer than ${this.timeoutMs} ms to parse; stored unparsed as parse_timeout (rebond replay parses it again)`, { bytes: input.raw.length, mailFrom: input.mailFrom, remoteAddress: input.remoteAddress ?? null });
+      job.resolve(timedOutPrepared(input, this.timeoutMs));
+    } else {
+      for (const j of jobs) j.alone = true;
+      this.queue.unshift(...jobs);
+    }
+    this.settled();
+    this.pump();
   }
 
   private spawn(): Thread {
@@ -208,11 +276,13 @@ export class ParsePool {
     if ('ready' in reply) {
       thread.ready = true;
       this.startFailures = 0;
+      for (const [id, job] of thread.jobs) this.startClock(thread, id, job);
       this.logger.log('debug', 'PARSE_WORKER_READY', 'a parse worker is ready', { threadId: thread.worker.threadId });
       return;
     }
     const job = thread.jobs.get(reply.id);
     if (!job) return;
+    clearTimeout(job.timer);
     thread.jobs.delete(reply.id);
     if (thread.jobs.size === 0) thread.worker.unref();
     if (reply.ok) {
@@ -229,8 +299,12 @@ export class ParsePool {
   private onExit(thread: Thread, code: number): void {
     this.threads.splice(this.threads.indexOf(thread), 1);
     const orphans = [...thread.jobs.values()];
+    for (const j of orphans) clearTimeout(j.timer);
     thread.jobs.clear();
-    if (!this.closing) {
+    if (thread.timedOut && !this.closing) {
+      // Ended by the time limit: its jobs were answered or queued again already.
+      this.respawn();
+    } else if (!this.closing) {
       this.counts.died++;
       if (!thread.ready) this.startFailures++;
       this.logger.log('error', 'PARSE_WORKER_EXITED', 'a parse worker ended; its messages are parsed on the main thread and the worker is replaced', { code, messages: orphans.length, ready: thread.ready });
@@ -270,6 +344,25 @@ export class ParsePool {
     this.counts.inThread++;
     return prepare(input, verp);
   }
+}
+
+/** What a message that went over the parse time limit is stored as: its raw bytes, unparsed. */
+export function timedOutPrepared(input: IngestInput, timeoutMs: number): Prepared {
+  const report: ParsedReport = {
+    format: 'none',
+    kind: 'unknown',
+    recipients: [],
+    reportingMta: null,
+    originalEnvelopeId: null,
+    arrivalDate: null,
+    messageId: null,
+    from: null,
+    subject: '',
+    originalHeaders: [],
+    originalMessageIds: [],
+    problems: [`parsing took longer than ${timeoutMs} ms: stored unparsed (rebond replay parses it again)`],
+  };
+  return { input, fingerprint: fingerprint(input.raw), receivedAt: (input.receivedAt ?? new Date()).toISOString(), report, targets: [], timedOut: true };
 }
 
 /**

@@ -40,6 +40,7 @@ async function run(job: ParseJob): Promise<ParseReply> {
 function applyHooks(raw: Buffer): void {
   if (hooks.exitOn && raw.includes(hooks.exitOn)) process.exit(70);
   if (hooks.throwOn && raw.includes(hooks.throwOn)) throw new Error('parse worker: failure requested by a test hook');
+  if (hooks.hangOn && raw.includes(hooks.hangOn)) for (;;);
 }
 
 port.postMessage({ ready: true } satisfies ParseReply);

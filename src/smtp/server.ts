@@ -4,6 +4,7 @@ import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 
 import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/verp.js';
 import type { Logger } from '../logger.js';
 import { silentMetrics, type Metrics, type SmtpMessageResult } from '../metrics.js';
+import { parseCopyBytes } from '../dsn/mime.js';
 import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
 import { ClientTracker, networkOf } from './guard.js';
 import { LogThrottle } from './log-throttle.js';
@@ -299,12 +300,17 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
           answered(replies.headerTooBig.code, 'refused');
           return callback(smtpError('headerTooBig', maxHeaderBytes));
         }
+        // The parse copies the message several times over (see parseCopyBytes): they count too.
+        const copies = parseCopyBytes(bytes);
+        if (!overBudget && buffered + copies > settings.maxBufferedBytes) overBudget = true;
         if (overBudget) {
           release();
           limit(state, 'buffered-bytes', { max: settings.maxBufferedBytes });
           answered(replies.noRoom.code, 'deferred');
           return callback(smtpError('noRoom'));
         }
+        buffered += copies;
+        held += copies;
         const raw = Buffer.concat(chunks, bytes);
         chunks.length = 0;
         const input: IngestInput = {

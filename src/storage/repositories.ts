@@ -21,7 +21,7 @@ export interface ContactRecord {
   readonly updatedAt: string;
 }
 
-export type MessageStatus = 'processed' | 'unattributed' | 'unparseable';
+export type MessageStatus = 'processed' | 'unattributed' | 'unparseable' | 'parse_timeout';
 export type Transport = 'smtp' | 'import' | 'replay';
 
 export interface NewMessage {

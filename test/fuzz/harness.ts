@@ -45,6 +45,9 @@ export interface FuzzReport {
   readonly peakRss: number | null;
   readonly slowestMs: number;
   readonly slowestKind: string;
+  /** The slowest case's number (run again with the same seed), and its bytes where failureDir is given. */
+  readonly slowestIndex: number;
+  readonly slowestFile?: string;
   readonly exitCode: number | null;
   readonly bytes: number;
 }
@@ -97,6 +100,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let bytes = 0;
   let slowestMs = 0;
   let slowestKind = '';
+  let slowestIndex = -1;
+  let slowestRaw: Buffer | null = null;
   let done = 0;
 
   const fail = (c: FuzzCase, index: number, reply: string) => {
@@ -154,6 +159,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (ms > slowestMs) {
           slowestMs = ms;
           slowestKind = c.kind;
+          slowestIndex = index;
+          slowestRaw = c.raw;
         }
         const id = /^250 2\.0\.0 Ok: (already )?stored as (\d+)$/.exec(reply);
         if (id) {
@@ -214,5 +221,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await knex.destroy();
     await db.drop();
   }
-  return { cases: total, stored, duplicates, refused, byStatus, failures, durationMs, peakRss: rss, slowestMs, slowestKind, exitCode, bytes };
+  let slowestFile: string | undefined;
+  if (options.failureDir && slowestRaw) {
+    mkdirSync(options.failureDir, { recursive: true });
+    slowestFile = join(options.failureDir, `slowest-${options.seed}-${slowestIndex}.eml`);
+    writeFileSync(slowestFile, slowestRaw);
+  }
+  return { cases: total, stored, duplicates, refused, byStatus, failures, durationMs, peakRss: rss, slowestMs, slowestKind, slowestIndex, ...(slowestFile ? { slowestFile } : {}), exitCode, bytes };
 }

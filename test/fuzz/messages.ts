@@ -1,8 +1,11 @@
 import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeReturnPath } from '../../src/domain/verp.js';
 import { TEST_DOMAIN, TEST_SECRET } from '../helpers/config.js';
 import { makeDsn } from '../helpers/dsn.js';
+import { PLACES, RUNS, inject, placesOf, runLine, runLines } from '../dsn/hostile.js';
 
 /**
  * Hostile messages for the whole path (SMTP DATA -> parse -> store), generated with fast-check
@@ -185,6 +188,40 @@ const longLine = fc.record({ size: fc.integer({ min: 64 * 1024, max: 2 * 1024 * 
   return { kind: `endless line (${size} bytes${binary ? ', binary' : ''})`, raw: Buffer.concat([Buffer.from(`${header(prng(size))}\r\nContent-Type: text/plain\r\n\r\n`), line]) };
 });
 
+const SAMPLES = join(import.meta.dirname, '..', '..', 'samples');
+let carriers: Buffer[] | null = null;
+/** The samples, read once: carriers for the adversarial runs. */
+function samples(): Buffer[] {
+  carriers ??= readdirSync(SAMPLES)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f) => readFileSync(join(SAMPLES, f)));
+  return carriers;
+}
+
+/**
+ * Long runs of one character or a mixture (blanks, tabs, `>`, `-`, dots, digits, letters, `@`,
+ * `=`, `<`, `;`...) put into a real sample where the parser's patterns look: after the headers,
+ * the report's intro, DSN fields, quoted text, SMTP replies, the subject; as 1 KiB lines or as
+ * one long line (see test/dsn/hostile.ts, which the linear-time test uses too).
+ */
+const adversarialRuns = fc
+  .record({
+    sample: fc.nat(),
+    run: fc.constantFrom(...Object.keys(RUNS)),
+    place: fc.constantFrom(...PLACES, 'everywhere' as const),
+    lines: fc.boolean(),
+    kib: fc.integer({ min: 16, max: 512 }),
+  })
+  .map(({ sample, run, place, lines, kib }): FuzzCase => {
+    const all = samples();
+    const carrier = all[sample % all.length]!;
+    const places = place === 'everywhere' ? placesOf(carrier) : [place];
+    const unit = RUNS[run]!;
+    const raw = inject(carrier, places, () => (lines ? runLines(unit, Math.max(1, Math.floor(kib / places.length))) : [runLine(unit, Math.floor((kib * 1024) / places.length))]));
+    return { kind: `adversarial run (${run}, ${lines ? '1 KiB lines' : 'one line'}, ${kib} KiB, ${place}, sample ${sample % all.length})`, raw };
+  });
+
 let bomb: Buffer | null = null;
 /** 64 MiB of zeros, gzipped to about 64 KiB: never to be inflated by the receiver. */
 function gzipBomb(): Buffer {
@@ -213,6 +250,7 @@ export const hostileMessage: fc.Arbitrary<FuzzCase> = fc.oneof(
   { arbitrary: enormousHeaders, weight: 4 },
   { arbitrary: longLine, weight: 2 },
   { arbitrary: compressedPayload, weight: 1 },
+  { arbitrary: adversarialRuns, weight: 8 },
 );
 
 /** Cases at the edges, always run: the worst of each kind. */
@@ -234,6 +272,7 @@ export function edgeCases(limits: { maxMessageBytes: number; maxHeaderBytes: num
     { kind: '20 compressed bombs', raw: compressed(20, true).raw },
     { kind: '2 MiB line', raw: Buffer.concat([Buffer.from(`${header(prng(2))}\r\n\r\n`), Buffer.alloc(2 * 1024 * 1024, 'x')]) },
     { kind: 'binary body', raw: Buffer.concat([Buffer.from(`${header(prng(3))}\r\nContent-Type: message/delivery-status\r\n\r\n`), prng(3).bytes(256 * 1024)]) },
+    { kind: 'blanks as one 200 KiB line after every place of a sample', raw: inject(samples()[0]!, placesOf(samples()[0]!), () => [runLine(' ')]) },
     { kind: '20000 headers', raw: Buffer.from(`${Array.from({ length: 20_000 }, (_, i) => `X-${i}: ${i}`).join('\r\n')}\r\n${dsn}`) },
   ];
 }

@@ -41,7 +41,8 @@ process.stdout.write(
   [
     `cases: ${report.cases} (${mb(report.bytes)} sent)`,
     `stored: ${report.stored} ${JSON.stringify(report.byStatus)}, redeliveries recognised: ${report.duplicates}, refused over a size limit: ${report.refused}`,
-    `duration: ${(report.durationMs / 1000).toFixed(1)} s; slowest case ${report.slowestMs} ms (${report.slowestKind})`,
+    `duration: ${(report.durationMs / 1000).toFixed(1)} s`,
+    `slowest input: case #${report.slowestIndex} (seed ${seed}), ${report.slowestMs} ms: ${report.slowestKind}${report.slowestFile ? ` (${report.slowestFile})` : ''}`,
     `receiver peak RSS: ${mb(report.peakRss)}; exit status ${report.exitCode}`,
     `failures: ${report.failures.length}`,
     ...report.failures.slice(0, 20).map((f) => `  #${f.index} ${f.kind}: ${f.reply}${f.file ? ` (${f.file})` : ''}`),

@@ -140,7 +140,7 @@ function senderHosts(mail: MailView): string[] {
   if (!hosts) {
     hosts = mail.from ? [mail.from.slice(mail.from.indexOf('@') + 1)] : [];
     for (const d of mail.deliveryStatus) {
-      const m = /^reporting-mta:[ \t]*(?:dns;)?[ \t]*(\S+)/im.exec(d);
+      const m = /^reporting-mta:[ \t]*(?:dns;[ \t]*)?(\S+)/im.exec(d);
       if (m) hosts.push(m[1]!.toLowerCase());
     }
     mail.memo.set('senderHosts', hosts);

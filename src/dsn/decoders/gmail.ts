@@ -7,7 +7,7 @@ import { ADDRESS, bounceLike, cleanAddress, fromDomain, mentions, type Recipient
  * details of permanent failure:", and the delay warnings ("Delivery incomplete", "Gmail will
  * retry for N more hours").
  */
-const IN_SENTENCE = new RegExp(String.raw`(?:wasn't delivered to|was not delivered to|couldn't be delivered to|problem delivering your message to|message to|recipients? failed (?:permanently|temporarily):\s*)\s*<?(${ADDRESS})>?`, 'gi');
+const IN_SENTENCE = new RegExp(String.raw`(?:wasn't delivered to|was not delivered to|couldn't be delivered to|problem delivering your message to|message to|recipients? failed (?:permanently|temporarily):)\s*<?(${ADDRESS})>?`, 'gi');
 
 export const gmail = textFormat({
   name: 'gmail',
@@ -22,7 +22,7 @@ export const gmail = textFormat({
       if (a && !exclude.has(a) && !found.includes(a)) found.push(a);
     }
     // Older layout: the addresses on their own lines under "Delivery to the following ...".
-    const list = /delivery to the following recipients? (?:failed|has been delayed)[^\n]*\n((?:[ \t]*\n|[ \t]+\S+@\S+[ \t]*\n)+)/i.exec(text);
+    const list = /delivery to the following recipients? (?:failed|has been delayed)[^\n]*\n((?:[ \t]*\n|[ \t]+[^\s@]+@\S+[ \t]*\n)+)/i.exec(text);
     if (list) for (const line of list[1]!.split('\n')) {
       const a = cleanAddress(line.trim());
       if (a && !exclude.has(a) && !found.includes(a)) found.push(a);
