@@ -126,7 +126,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const parse = options.parse ? { parse: options.parse } : {};
   // Worker threads parse with the built-in decoders only: a chain given here stays in-thread.
   const parsePool = config.ingest.parseThreads > 0 && !options.parse ? new ParsePool({ threads: config.ingest.parseThreads, logger }) : null;
-  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, parsePool, ...parse });
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, maxReportRecipients: config.ingest.maxReportRecipients, metrics, parsePool, ...parse });
   const suppressions = new SuppressionService(knexSuppressionStore(db));
   const messages = knexMessageStore(db);
   const retention = new RawRetention(messages, config.storage, logger);
@@ -161,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return current.rules.softThreshold;
     },
     messages,
+    maxReportRecipients: config.ingest.maxReportRecipients,
     logger,
     ...parse,
   });

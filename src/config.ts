@@ -87,6 +87,8 @@ const schema = z
         // After messages came in and then none for this long, one full garbage collection
         // returns the memory the burst made the heap grow to (0: leave it to V8).
         idleGcSeconds: z.number().int().min(0).max(86_400).default(10),
+        // Records (rows) one report may write; the recipients past it are noted on the message.
+        maxReportRecipients: z.number().int().min(1).max(1_000_000).default(1000),
       })
       .strict()
       .prefault({}),
@@ -192,6 +194,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_RULES_SOFT_THRESHOLD', 'rules.softThreshold', int],
   ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
   ['REBOND_INGEST_IDLE_GC_SECONDS', 'ingest.idleGcSeconds', int],
+  ['REBOND_INGEST_MAX_REPORT_RECIPIENTS', 'ingest.maxReportRecipients', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],

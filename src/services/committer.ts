@@ -127,3 +127,16 @@ export function isUnavailable(err: unknown): boolean {
   if (/^(08|53|57|58)/.test(code)) return true;
   return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|timeout expired|Connection ended unexpectedly/i.test(e.message ?? '');
 }
+
+/**
+ * Errors that say the database refused a value, and would refuse it again at every attempt:
+ * PostgreSQL classes 22 (data exception) and 23 (integrity constraint) except the unique
+ * violations that `ON CONFLICT` and the retries handle, and SQLite's constraint, type and size
+ * errors. Never an outage.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^2[23][0-9A-Z]{3}$/.test(code)) return code !== '23505';
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+}

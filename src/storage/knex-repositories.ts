@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { errorText, type Logger } from '../logger.js';
+import { fitted } from './columns.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
@@ -285,7 +286,8 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
         let bodyDone = false;
         try {
           const body = async (repos: Repositories, flush?: () => Promise<void>) => {
-            const result = await work(repos);
+            // Every value written is made storable first (columns.ts).
+            const result = await work(fitted(repos));
             await flush?.();
             bodyDone = true;
             return result;
