@@ -319,9 +319,22 @@ export function secretWeakness(secret: string | undefined): string | null {
   return null;
 }
 
-/** The database URL with any password hidden, for logs. */
+/**
+ * The database URL with any password hidden, for logs and output. Read with the URL parser, as
+ * the driver reads it (the user part ends at the last `@`, so a password may hold one); a URL
+ * that does not parse loses everything up to its last `@`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    const at = url.lastIndexOf('@');
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+    return at >= 0 ? `${scheme}***${url.slice(at)}` : url;
+  }
 }
 
 function readJson(file: string, problems: string[]): Record<string, unknown> {

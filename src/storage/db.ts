@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { redactUrl } from '../config.js';
 import type { Logger } from '../logger.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -46,7 +47,7 @@ export interface Database {
 export function dialectOf(url: string): Dialect {
   if (/^sqlite:/i.test(url)) return 'sqlite';
   if (/^postgres(ql)?:\/\//i.test(url)) return 'pg';
-  throw new Error(`database.url "${url}" must start with sqlite: or postgres://`);
+  throw new Error(`database.url "${redactUrl(url)}" must start with sqlite: or postgres://`);
 }
 
 export function sqlitePath(url: string): string {
