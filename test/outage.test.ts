@@ -176,6 +176,27 @@ describe('database outage under a running receiver', function () {
         },
       );
     });
+
+    it('answers 451 while the -shm file cannot be written (immutable), instead of dying of SIGBUS, and resumes', async function () {
+      const shm = `${sqlitePath(tdb.url)}-shm`;
+      expect(existsSync(shm), 'normal traffic made the -shm file').to.equal(true);
+      if (spawnSync('chattr', ['+i', shm]).status !== 0) this.skip(); // needs root and a file system with attributes
+      spawnSync('chattr', ['-i', shm]);
+      await outage(
+        receiver!,
+        receiver!.port,
+        db,
+        1,
+        () => {
+          execFileSync('chattr', ['+i', shm]);
+          immutable = [shm];
+        },
+        () => {
+          execFileSync('chattr', ['-i', shm]);
+          immutable = [];
+        },
+      );
+    });
   });
 
   describe('PostgreSQL through a proxy of the test', () => {
