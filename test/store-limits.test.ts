@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
-import { COLUMN_SIZES } from '../src/storage/columns.js';
+import { COLUMN_SIZES, TEXT_LIMITS } from '../src/storage/columns.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
 import { describeEachDatabase, resetDatabase } from './helpers/db.js';
 import { makeDsn, type DsnOptions, type DsnRecipient } from './helpers/dsn.js';
@@ -56,6 +56,7 @@ describeEachDatabase('what one message may write', (slot) => {
     ['Final-Recipient', (to) => dsnTo(to, { recipient: `${long(400)}@example.org` }), 'bounces', 'recipient', COLUMN_SIZES.bounces.recipient],
     ['Remote-MTA', (to) => dsnTo(to, { recipient: 'a3@example.org', remoteMta: `${long(300)}.example` }), 'bounces', 'remote_mta', COLUMN_SIZES.bounces.remote_mta],
     ['Reporting-MTA', (to) => dsnTo(to, { recipient: 'a4@example.org' }, { reportingMta: `${long(300)}.example` }), 'bounces', 'reporting_mta', COLUMN_SIZES.bounces.reporting_mta],
+    ['Diagnostic-Code', (to) => dsnTo(to, { recipient: 'a6@example.org', diagnostic: `550 5.1.1 ${long(5000)}` }), 'bounces', 'diagnostic', TEXT_LIMITS.bounces!['diagnostic']!],
     ['Message-ID', (to) => dsnTo(to, { recipient: 'a5@example.org' }, { messageId: `${long(1100)}@mta.remote.example` }), 'messages', 'header_message_id', COLUMN_SIZES.messages.header_message_id],
   ];
   for (const [field, build, table, column, size] of overlong) {

@@ -25,6 +25,15 @@ export const COLUMN_SIZES = {
 
 export type SizedTable = keyof typeof COLUMN_SIZES;
 
+/**
+ * Our own bound on the text columns that take a report's words, so that the bytes one message
+ * writes are bounded too (a diagnostic is an SMTP reply of a few lines; a decoder may give the
+ * same one to each of a report's recipients).
+ */
+export const TEXT_LIMITS: Partial<Record<SizedTable, Record<string, number>>> = {
+  bounces: { description: 4000, diagnostic: 4000 },
+};
+
 /** Lone UTF-16 surrogates (no UTF-8 form) and NUL (ends a C string; PostgreSQL refuses it). */
 const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -47,7 +56,7 @@ function snake(field: string): string {
 
 /** `row` (domain fields, camelCase) with every text made storable in `table`'s columns. */
 export function fit<T extends object>(table: SizedTable, row: T): T {
-  const sizes: Record<string, number> = COLUMN_SIZES[table];
+  const sizes: Record<string, number> = { ...COLUMN_SIZES[table], ...TEXT_LIMITS[table] };
   const out = { ...row } as Record<string, unknown>;
   for (const [field, value] of Object.entries(out)) {
     if (typeof value === 'string') out[field] = storable(value, sizes[snake(field)]);
