@@ -196,6 +196,15 @@ describe('database outage under a running receiver', function () {
           immutable = [];
         },
       );
+      // Stopped while the file is immutable: the database is left open, not closed (closing
+      // would checkpoint through the mapping), and the process ends normally.
+      execFileSync('chattr', ['+i', shm]);
+      immutable = [shm];
+      const stopping = receiver!;
+      receiver = null;
+      stopping.child.kill('SIGTERM');
+      expect(await stopping.exited()).to.equal(0);
+      expect(stopping.count('DB_LEFT_OPEN')).to.equal(1);
     });
   });
 

@@ -94,7 +94,9 @@ export function openDatabase(options: DatabaseOptions): Database {
           // timeout comes first: switching a new file to WAL needs a moment alone with it, and
           // another process may be opening it at the same time. Every statement first checks
           // that the files SQLite maps can be written (sqlite-files.ts).
-          guardConnection(conn as unknown as SqliteDatabase, filename);
+          guardConnection(conn as unknown as SqliteDatabase, filename, (reason) =>
+            driverLog?.log('error', 'DB_LEFT_OPEN', 'the SQLite database was not closed: SQLite would crash the process (SIGBUS) writing to a file it maps', { error: reason }),
+          );
           setupSqlite(conn, busy).then(
             () => done(null, conn),
             (err: Error) => done(err, conn),

@@ -16,8 +16,11 @@ import type { Database as SqliteDatabase } from 'sqlite3';
 /** The database file of each guarded connection. */
 const files = new WeakMap<object, string>();
 
-/** Checks every statement of this connection (see above); `filename` is the database file. */
-export function guardConnection(conn: SqliteDatabase, filename: string): void {
+/**
+ * Checks every statement of this connection (see above); `filename` is the database file.
+ * `leftOpen` is told when the connection is not closed because the files cannot be written.
+ */
+export function guardConnection(conn: SqliteDatabase, filename: string, leftOpen: (reason: string) => void = () => {}): void {
   files.set(conn, filename);
   for (const method of ['exec', 'run', 'all', 'get', 'each', 'prepare'] as const) {
     const original = (conn[method] as (...args: unknown[]) => unknown).bind(conn);
@@ -30,6 +33,19 @@ export function guardConnection(conn: SqliteDatabase, filename: string): void {
       return conn;
     };
   }
+  // Closing the last connection checkpoints the WAL through the same mapping, and so does the
+  // driver when the process ends with the connection open. So the connection is left open, and
+  // the process ends without running the driver's finalizers (`process.exit` from the `exit`
+  // event); the WAL file keeps every commit.
+  const close = conn.close.bind(conn);
+  conn.close = ((callback?: (err: Error | null) => void) => {
+    const refused = unwritable(filename);
+    if (!refused) return close(callback);
+    leftOpen(refused.message);
+    process.once('exit', (code) => process.exit(code));
+    process.nextTick(() => callback?.(null));
+    return conn;
+  }) as SqliteDatabase['close'];
 }
 
 /** Throws when a guarded connection's files cannot be written (for statements prepared earlier). */
