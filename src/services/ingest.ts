@@ -90,11 +90,11 @@ export function messageStatus(p: Prepared, targets: readonly Target[] = p.target
 
 /**
  * What a message's records are made from, at most `max` of them (`ingest.maxReportRecipients`):
- * one per target, or one per reported recipient when no target was found. The recipients left
- * out are named in the message's problems. Ingest and replay both go through here.
+ * one per target, or one per reported recipient when no target was found. A problem on the
+ * message counts the recipients reported. Ingest and replay both go through here.
  */
 export function recordable(report: ParsedReport, targets: readonly Target[], max: number): { targets: readonly Target[]; recipients: readonly RecipientReport[]; problems: readonly string[] } {
-  const n = targets.length > 0 ? targets.length : COUNTABLE.has(report.kind) ? report.recipients.length : 0;
+  const n = !COUNTABLE.has(report.kind) ? 0 : targets.length > 0 ? targets.length : report.recipients.length;
   if (n <= max) return { targets, recipients: report.recipients, problems: report.problems };
   return {
     targets: targets.slice(0, max),
@@ -165,10 +165,10 @@ export function signalFor(kind: ReportKind, report: RecipientReport | null, camp
 }
 
 /**
- * The transaction body: store the message, its records and the contact changes. The raw bytes
- * kept are the first `rawMaxBytes` of the message; at most `maxRecords` records are written. Suppressions and audit events carry the time
- * they were made (for an imported message, later than its date), so that an export `--since`
- * the last one never misses them.
+ * The transaction body: store the message, its records (at most `maxRecords`) and the contact
+ * changes. The raw bytes kept are the first `rawMaxBytes` of the message. Suppressions and audit
+ * events carry the time they were made (for an imported message, later than its date), so that
+ * an export `--since` the last one never misses them.
  *
  * Safe with several receivers committing at once (see `knex-repositories.ts` for the locks):
  * the message is claimed by its unique fingerprint, so when the same report reaches two
