@@ -224,9 +224,10 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
 }
 
 /**
- * `BEGIN IMMEDIATE`, waiting for another process's write lock at most `waitMs` (at most the
- * busy timeout, the connection's setting). A wait shortened by more than this SQLite's step of
- * a second (it sleeps a second at a time) sets the timeout for this one statement.
+ * `BEGIN IMMEDIATE`, waiting for another process's write lock about `waitMs` at most (never more
+ * than the busy timeout, the connection's setting). A wait shorter than the setting by a second
+ * or more sets the timeout for this one statement; a shorter cut is not worth the two extra
+ * statements, so the wait may pass its deadline by up to a second.
  */
 async function begin(s: Statements, busyMs: number, waitMs: number): Promise<void> {
   const wait = Math.max(0, Math.floor(waitMs));
