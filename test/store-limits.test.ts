@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
-import { COLUMN_SIZES, TEXT_LIMITS } from '../src/storage/columns.js';
+import { COLUMN_SIZES, storable, TEXT_LIMITS } from '../src/storage/columns.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
 import { describeEachDatabase, resetDatabase } from './helpers/db.js';
 import { makeDsn, type DsnOptions, type DsnRecipient } from './helpers/dsn.js';
@@ -120,4 +120,14 @@ describeEachDatabase('what one message may write', (slot) => {
       expect(actual).to.deep.equal(COLUMN_SIZES);
     });
   }
+});
+
+describe('storable text', () => {
+  it('counts characters as PostgreSQL does (code points), never splits a pair, and replaces what has no UTF-8 form', () => {
+    expect(storable('😀😀😀😀😀', 3)).to.equal('😀😀😀');
+    expect(storable('ab😀', 3)).to.equal('ab😀');
+    expect(storable('abc😀', 3)).to.equal('abc');
+    expect(storable('a\0b\uD800c\uDC00d', 10)).to.equal('a\uFFFDb\uFFFDc\uFFFDd');
+    expect(storable('x'.repeat(10))).to.equal('x'.repeat(10));
+  });
 });
