@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
 import { COLUMN_SIZES, storable, TEXT_LIMITS } from '../src/storage/columns.js';
-import { testConfig, TEST_DOMAIN } from './helpers/config.js';
+import { loadConfig } from '../src/config.js';
+import { testConfig, TEST_DOMAIN, TEST_SECRET } from './helpers/config.js';
 import { describeEachDatabase, resetDatabase } from './helpers/db.js';
 import { makeDsn, type DsnOptions, type DsnRecipient } from './helpers/dsn.js';
 import { captureLogger, type LogEntry } from './helpers/logs.js';
@@ -129,5 +130,15 @@ describe('storable text', () => {
     expect(storable('abc😀', 3)).to.equal('abc');
     expect(storable('a\0b\uD800c\uDC00d', 10)).to.equal('a\uFFFDb\uFFFDc\uFFFDd');
     expect(storable('x'.repeat(10))).to.equal('x'.repeat(10));
+  });
+});
+
+describe('ingest.maxReportRecipients', () => {
+  it('is 1,000 by default, read from REBOND_INGEST_MAX_REPORT_RECIPIENTS, and at least 1', () => {
+    const secret = { REBOND_VERP_SECRET: TEST_SECRET };
+    expect(loadConfig({ skipDefaultsFile: true, env: secret }).ingest.maxReportRecipients).to.equal(1000);
+    expect(loadConfig({ env: secret }).ingest.maxReportRecipients, 'config/default.json').to.equal(1000);
+    expect(loadConfig({ skipDefaultsFile: true, env: { ...secret, REBOND_INGEST_MAX_REPORT_RECIPIENTS: '20' } }).ingest.maxReportRecipients).to.equal(20);
+    expect(() => loadConfig({ skipDefaultsFile: true, env: { ...secret, REBOND_INGEST_MAX_REPORT_RECIPIENTS: '0' } })).to.throw(/maxReportRecipients/);
   });
 });
