@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
 import { COLUMN_SIZES, storable, TEXT_LIMITS } from '../src/storage/columns.js';
-import { loadConfig } from '../src/config.js';
 import { testConfig, TEST_DOMAIN, TEST_SECRET } from './helpers/config.js';
 import { describeEachDatabase, resetDatabase } from './helpers/db.js';
 import { makeDsn, type DsnOptions, type DsnRecipient } from './helpers/dsn.js';
