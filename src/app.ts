@@ -134,7 +134,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (parseThreads > 0 || parseTimeoutMs > 0) && !options.parse
       ? new ParsePool({ threads: Math.max(1, parseThreads), logger, timeoutMs: parseTimeoutMs, inlineMaxBytes: parseThreads > 0 ? 0 : INLINE_PARSE_MAX_BYTES, hooks: options.parseHooks })
       : null;
-  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, metrics, parsePool, ...parse });
+  const ingestor = new Ingestor({ uow, verp: config.verp, softThreshold: config.rules.softThreshold, logger, rawMaxBytes: config.storage.rawMaxBytes, maxReportRecipients: config.ingest.maxReportRecipients, metrics, parsePool, ...parse });
   const suppressions = new SuppressionService(knexSuppressionStore(db));
   const messages = knexMessageStore(db);
   const retention = new RawRetention(messages, config.storage, logger);
@@ -169,6 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return current.rules.softThreshold;
     },
     messages,
+    maxReportRecipients: config.ingest.maxReportRecipients,
     logger,
     ...parse,
   });

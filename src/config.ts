@@ -91,6 +91,8 @@ const schema = z
         // After messages came in and then none for this long, one full garbage collection
         // returns the memory the burst made the heap grow to (0: leave it to V8).
         idleGcSeconds: z.number().int().min(0).max(86_400).default(10),
+        // Records (rows) one report may write; the recipients past it are noted on the message.
+        maxReportRecipients: z.number().int().min(1).max(1_000_000).default(1000),
       })
       .strict()
       .prefault({}),
@@ -197,6 +199,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_INGEST_PARSE_THREADS', 'ingest.parseThreads', int],
   ['REBOND_INGEST_PARSE_TIMEOUT_MS', 'ingest.parseTimeoutMs', int],
   ['REBOND_INGEST_IDLE_GC_SECONDS', 'ingest.idleGcSeconds', int],
+  ['REBOND_INGEST_MAX_REPORT_RECIPIENTS', 'ingest.maxReportRecipients', int],
   ['REBOND_STORAGE_RAW_MAX_BYTES', 'storage.rawMaxBytes', int],
   ['REBOND_STORAGE_RAW_RETENTION_DAYS', 'storage.rawRetentionDays', int],
   ['REBOND_STORAGE_PRUNE_INTERVAL_MINUTES', 'storage.pruneIntervalMinutes', int],
@@ -321,9 +324,22 @@ export function secretWeakness(secret: string | undefined): string | null {
   return null;
 }
 
-/** The database URL with any password hidden, for logs. */
+/**
+ * The database URL with any password hidden, for logs and output. Read with the URL parser, as
+ * the driver reads it (the user part ends at the last `@`, so a password may hold one); a URL
+ * that does not parse loses everything up to its last `@`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    const at = url.lastIndexOf('@');
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+    return at >= 0 ? `${scheme}***${url.slice(at)}` : url;
+  }
 }
 
 function readJson(file: string, problems: string[]): Record<string, unknown> {

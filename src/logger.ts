@@ -74,11 +74,24 @@ export const silentLogger: Logger = {
 };
 
 /**
- * An error for a log line: the database's own words, without the statement knex prefixes them
- * with (it would carry the message being stored), at most 300 characters.
+ * An error for a log line or an operator's output: the database's own words, without the
+ * statement knex prefixes them with (`SQL - words`, the SQL with its bound values written in,
+ * which may be the message being stored), at most 300 characters. With `errorCode`, all that
+ * is ever shown of an error from the database.
  */
 export function errorText(err: unknown): string {
   const message = String((err as Error)?.message ?? err);
   const cut = message.lastIndexOf(' - ');
-  return (cut >= 0 ? message.slice(cut + 3) : message).slice(0, 300);
+  return shorten(cut >= 0 ? message.slice(cut + 3) : message);
+}
+
+/** The driver's code of an error (SQLSTATE on PostgreSQL, SQLITE_* on SQLite, E* of the network), if any. */
+export function errorCode(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : null;
+}
+
+/** At most `max` characters of a text, for a log line; the one place error text is shortened. */
+export function shorten(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }

@@ -121,6 +121,26 @@ describe('database outage under a running receiver', function () {
       await outage(receiver!, receiver!.port, db, 2, hold, release, 2);
     });
 
+    it('answers 451 within the busy timeout while another process holds the write lock, the messages queued meanwhile too', async () => {
+      const busyMs = 2000;
+      const slow = await startReceiver({ REBOND_DATABASE_URL: tdb.url, REBOND_VERP_SECRET: TEST_SECRET, REBOND_VERP_DOMAINS: TEST_DOMAIN, REBOND_DATABASE_BUSY_TIMEOUT_MS: String(busyMs) });
+      const trx = await db.transaction();
+      try {
+        await trx('automations').insert({ id: `lock-${++seq}`, created_at: new Date().toISOString() });
+        // One session each, all at once: the first waits for the lock, the others queue behind it.
+        const started = Date.now();
+        const replies = await Promise.all(messages('wait', 4).map(async (m) => ({ reply: (await sendMany(slow.port, [m]))[0], ms: Date.now() - started })));
+        for (const r of replies) {
+          expect(r.reply).to.equal(TEMPFAIL);
+          expect(r.ms, 'answered within the busy timeout, with slack').to.be.below(busyMs + 3000);
+        }
+      } finally {
+        await trx.rollback();
+        slow.child.kill('SIGTERM');
+        await slow.exited();
+      }
+    });
+
     it('answers 451 while the database file cannot grow (disk full), and resumes when it can', async () => {
       const pid = String(receiver!.child.pid);
       // The receiver's own file size limit (RLIMIT_FSIZE), lowered and raised again without privileges.
@@ -155,6 +175,36 @@ describe('database outage under a running receiver', function () {
           immutable = [];
         },
       );
+    });
+
+    it('answers 451 while the -shm file cannot be written (immutable), instead of dying of SIGBUS, and resumes', async function () {
+      const shm = `${sqlitePath(tdb.url)}-shm`;
+      expect(existsSync(shm), 'normal traffic made the -shm file').to.equal(true);
+      if (spawnSync('chattr', ['+i', shm]).status !== 0) this.skip(); // needs root and a file system with attributes
+      spawnSync('chattr', ['-i', shm]);
+      await outage(
+        receiver!,
+        receiver!.port,
+        db,
+        1,
+        () => {
+          execFileSync('chattr', ['+i', shm]);
+          immutable = [shm];
+        },
+        () => {
+          execFileSync('chattr', ['-i', shm]);
+          immutable = [];
+        },
+      );
+      // Stopped while the file is immutable: the database is left open, not closed (closing
+      // would checkpoint through the mapping), and the process ends normally.
+      execFileSync('chattr', ['+i', shm]);
+      immutable = [shm];
+      const stopping = receiver!;
+      receiver = null;
+      stopping.child.kill('SIGTERM');
+      expect(await stopping.exited()).to.equal(0);
+      expect(stopping.count('DB_LEFT_OPEN')).to.equal(1);
     });
   });
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { errorCode, errorText } from '../logger.js';
 import { CliError } from './context.js';
 import { register as registerCheck } from './commands/check.js';
 import { register as registerContact } from './commands/contact.js';
@@ -37,7 +38,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`rebond: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`rebond: ${(err as Error)?.stack ?? String(err)}\n`);
+    // A database error: its code and the database's words, never the statement and its values.
+    const code = errorCode(err);
+    process.stderr.write(code ? `rebond: ${errorText(err)} (${code})\n` : `rebond: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   }
 }

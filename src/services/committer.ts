@@ -31,6 +31,8 @@ export interface CommitterOptions<I> {
 
 interface Job<I, R> {
   readonly item: I;
+  /** When it was submitted (epoch ms). */
+  readonly at: number;
   resolve(r: R): void;
   reject(e: unknown): void;
 }
@@ -50,7 +52,7 @@ export class Committer<I, R> {
 
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, at: Date.now(), resolve, reject });
       this.running ??= this.drain().finally(() => {
         this.running = null;
       });
@@ -78,13 +80,17 @@ export class Committer<I, R> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const out = await this.uow.transaction(async (repos) => {
-        await this.options.lock?.(repos, jobs.map((j) => j.item));
-        // A retried attempt starts again from here with nothing kept from the failed one.
-        const results: R[] = [];
-        for (const job of jobs) results.push(await this.apply(repos, job.item));
-        return results;
-      });
+      const out = await this.uow.transaction(
+        async (repos) => {
+          await this.options.lock?.(repos, jobs.map((j) => j.item));
+          // A retried attempt starts again from here with nothing kept from the failed one.
+          const results: R[] = [];
+          for (const job of jobs) results.push(await this.apply(repos, job.item));
+          return results;
+        },
+        // A wait for the database counts from when the oldest item was submitted.
+        { since: Math.min(...jobs.map((j) => j.at)) },
+      );
       this.options.observe?.(seconds(), jobs.length, true);
       return out;
     } catch (err) {
@@ -126,4 +132,17 @@ export function isUnavailable(err: unknown): boolean {
   // PostgreSQL classes 08 (connection), 53 (resources), 57 (operator intervention), 58 (system).
   if (/^(08|53|57|58)/.test(code)) return true;
   return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|timeout expired|Connection ended unexpectedly/i.test(e.message ?? '');
+}
+
+/**
+ * Errors that say the database refused a value, and would refuse it again at every attempt:
+ * PostgreSQL classes 22 (data exception) and 23 (integrity constraint) except the unique
+ * violations that `ON CONFLICT` and the retries handle, and SQLite's constraint, type and size
+ * errors. Never an outage.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^2[23][0-9A-Z]{3}$/.test(code)) return code !== '23505';
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }

@@ -1,7 +1,7 @@
 import { checkAddress, type VerpSettings } from '../domain/verp.js';
 import { envelopeSenderOf } from '../dsn/parse.js';
 import { isProblem, planSources, readSources } from '../import/sources.js';
-import type { Logger } from '../logger.js';
+import { errorText, type Logger } from '../logger.js';
 import { TemporaryFailure, type IngestInput, type IngestResult, type Ingestor } from './ingest.js';
 
 /**
@@ -173,7 +173,7 @@ export class Importer {
       const job: Promise<void> = this.options.ingestor.commit(prepared).then(
         (result) => settle(result),
         (err: unknown) => {
-          if (err instanceof TemporaryFailure) aborted ??= `the database is unavailable (${(err.cause as Error)?.message ?? String(err.cause)}); run the import again: what was stored is recognised`;
+          if (err instanceof TemporaryFailure) aborted ??= `the database is unavailable (${errorText(err.cause)}); run the import again: what was stored is recognised`;
           counts.failed++;
           problem(item.source, (err as Error).message);
         },

@@ -2,10 +2,10 @@ import { applySignal, type ContactEventName, type ContactState, type Signal } fr
 import type { VerpSettings } from '../domain/verp.js';
 import { parseMessage, type ParseOptions } from '../dsn/parse.js';
 import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
-import type { Logger } from '../logger.js';
+import { errorCode, errorText, shorten, type Logger } from '../logger.js';
 import { silentMetrics, type Metrics } from '../metrics.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
-import { Committer, isUnavailable } from './committer.js';
+import { Committer, isDataError, isUnavailable } from './committer.js';
 import { fingerprint } from './fingerprint.js';
 import { identify, targetFromSend, type Target } from './identify.js';
 import type { ParsePool } from './parse-pool.js';
@@ -63,14 +63,15 @@ export interface Prepared {
 /** Thrown when the message cannot be stored now; the SMTP answer is 451 4.3.0. */
 export class TemporaryFailure extends Error {
   constructor(override readonly cause: unknown) {
-    super(`database unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+    // Never the driver's whole message: knex puts the statement and its values in it.
+    super(`database unavailable: ${errorText(cause)}`);
     this.name = 'TemporaryFailure';
   }
 }
 
 export const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
 
-export { fingerprint };
+export { fingerprint, shorten };
 
 export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omit<ParseOptions, 'mailFrom'> = {}): Promise<Prepared> {
   const report = await parseMessage(input.raw, { ...parse, mailFrom: input.mailFrom });
@@ -88,6 +89,30 @@ export function messageStatus(p: Prepared, targets: readonly Target[] = p.target
   if (p.report.format === 'none' && p.report.problems.length > 0) return 'unparseable';
   if (COUNTABLE.has(p.report.kind) && targets.length === 0) return 'unattributed';
   return 'processed';
+}
+
+/**
+ * What a message's records are made from, at most `max` of them (`ingest.maxReportRecipients`):
+ * one per target, or one per reported recipient when no target was found. A problem on the
+ * message counts the recipients reported. Ingest and replay both go through here.
+ */
+export function recordable(report: ParsedReport, targets: readonly Target[], max: number): { targets: readonly Target[]; recipients: readonly RecipientReport[]; problems: readonly string[] } {
+  const n = !COUNTABLE.has(report.kind) ? 0 : targets.length > 0 ? targets.length : report.recipients.length;
+  if (n <= max) return { targets, recipients: report.recipients, problems: report.problems };
+  return {
+    targets: targets.slice(0, max),
+    recipients: report.recipients.slice(0, max),
+    problems: [...report.problems, `${n} recipients reported; the first ${max} recorded (ingest.maxReportRecipients)`],
+  };
+}
+
+/**
+ * The message alone, without its records: what is stored when the database refuses a value of
+ * its records (a permanent data error). Kept unparseable, so that a replay reads it again.
+ */
+export function withoutRecords(p: Prepared, code: string): Prepared {
+  const report: ParsedReport = { ...p.report, format: 'none', recipients: [], originalMessageIds: [], problems: [...p.report.problems, `not stored as parsed: the database refused a value (${code})`] };
+  return { ...p, report, targets: [] };
 }
 
 /**
@@ -143,10 +168,10 @@ export function signalFor(kind: ReportKind, report: RecipientReport | null, camp
 }
 
 /**
- * The transaction body: store the message, its records and the contact changes. The raw bytes
- * kept are the first `rawMaxBytes` of the message. Suppressions and audit events carry the time
- * they were made (for an imported message, later than its date), so that an export `--since`
- * the last one never misses them.
+ * The transaction body: store the message, its records (at most `maxRecords`) and the contact
+ * changes. The raw bytes kept are the first `rawMaxBytes` of the message. Suppressions and audit
+ * events carry the time they were made (for an imported message, later than its date), so that
+ * an export `--since` the last one never misses them.
  *
  * Safe with several receivers committing at once (see `knex-repositories.ts` for the locks):
  * the message is claimed by its unique fingerprint, so when the same report reaches two
@@ -155,10 +180,10 @@ export function signalFor(kind: ReportKind, report: RecipientReport | null, camp
  * `bounced`, its suppression and its audit lines all follow from the state the previous holder
  * committed. Nothing here is kept outside the transaction: a retried attempt starts afresh.
  */
-export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY): Promise<IngestResult> {
+export async function applyPrepared(repos: Repositories, p: Prepared, softThreshold: number, rawMaxBytes = Number.POSITIVE_INFINITY, maxRecords = Number.POSITIVE_INFINITY): Promise<IngestResult> {
   const { report, receivedAt } = p;
   const now = new Date().toISOString();
-  const targets = await targetsOf(repos, p);
+  const { targets, recipients, problems } = recordable(report, await targetsOf(repos, p), maxRecords);
   let status = messageStatus(p, targets);
   const first = targets[0];
   const messageId = await repos.messages.insertIfNew({
@@ -174,7 +199,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
     kind: report.kind,
     format: report.format,
     status,
-    problems: report.problems,
+    problems,
     headerMessageId: report.messageId,
     campaignId: first?.campaignId ?? null,
     contactKey: first?.contactKey ?? null,
@@ -213,7 +238,7 @@ export async function applyPrepared(repos: Repositories, p: Prepared, softThresh
   if (!COUNTABLE.has(report.kind)) return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
 
   if (targets.length === 0) {
-    for (const r of report.recipients) await record(r, r.kind, null, null, false);
+    for (const r of recipients) await record(r, r.kind, null, null, false);
     return { outcome: 'stored', messageId, kind: report.kind, status, records, recorded, changes };
   }
 
@@ -313,6 +338,8 @@ export interface IngestorOptions {
   readonly maxBatch?: number;
   /** Raw bytes kept per message (`storage.rawMaxBytes`); all of them by default. */
   readonly rawMaxBytes?: number;
+  /** Records written per message (`ingest.maxReportRecipients`); no limit by default. */
+  readonly maxReportRecipients?: number;
   /** The parser's decoder chain (the built-in one by default). */
   readonly parse?: Omit<ParseOptions, 'mailFrom'>;
   /** Counts messages, records, commits (see metrics.ts). */
@@ -347,7 +374,7 @@ export class Ingestor {
     this.metrics = options.metrics ?? silentMetrics;
     // Decoders are functions: a chain other than the built-in one cannot run in a worker.
     this.parsePool = this.parse.decoders === undefined && this.parse.limits === undefined ? (options.parsePool ?? null) : null;
-    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes), {
+    this.committer = new Committer(options.uow, (repos, p) => applyPrepared(repos, p, this.softThreshold, options.rawMaxBytes, options.maxReportRecipients), {
       maxBatch: options.maxBatch ?? 64,
       lock: lockTargets,
       order: byFingerprint,
@@ -397,8 +424,11 @@ export class Ingestor {
     try {
       result = await this.committer.submit(prepared);
     } catch (err) {
-      this.noteFailure(err);
-      throw new TemporaryFailure(err);
+      if (!isDataError(err)) {
+        this.noteFailure(err);
+        throw new TemporaryFailure(err);
+      }
+      result = await this.storeRefused(prepared, err);
     }
     this.noteSuccess();
     this.logChanges(result);
@@ -411,6 +441,26 @@ export class Ingestor {
       contactsBounced: result.changes.filter((c) => c.event === 'bounced').length,
     });
     return result;
+  }
+
+  /**
+   * The database refused a value of this message's records (a permanent data error: the same
+   * message would be refused at every retry of the remote). It is stored without them, and the
+   * cause logged by its code; the database is not down, so nothing here counts as an outage.
+   */
+  private async storeRefused(prepared: Prepared, err: unknown): Promise<IngestResult> {
+    const code = errorCode(err) ?? 'unknown';
+    this.logger.log('error', 'INGEST_DATA_ERROR', 'the database refused a value of a message; stored it without its records', {
+      fingerprint: prepared.fingerprint,
+      errorCode: code,
+      error: errorText(err),
+    });
+    try {
+      return await this.committer.submit(withoutRecords(prepared, code));
+    } catch (again) {
+      this.noteFailure(again);
+      throw new TemporaryFailure(again);
+    }
   }
 
   /** Messages handed in since the start (ingest and commit calls). */
@@ -439,8 +489,8 @@ export class Ingestor {
       this.unavailableSince = Date.now();
       this.failuresDuringIncident = 1;
       this.logger.log('error', 'DB_UNAVAILABLE', 'database cannot commit; answering 451 until it can', {
-        // knex puts the statement and its values in the message: the raw message must not reach the log.
-        error: shorten((err as Error)?.message ?? String(err)),
+        errorCode: errorCode(err),
+        error: errorText(err),
         unavailable: isUnavailable(err),
       });
     } else {
@@ -464,9 +514,4 @@ export class Ingestor {
       this.logger.log('info', code, c.detail, { contact: c.email, campaign: c.campaignId, from: c.fromState, to: c.toState, messageId: result.messageId });
     }
   }
-}
-
-/** At most 300 characters of an error message, for a log line. */
-export function shorten(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }

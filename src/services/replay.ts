@@ -2,10 +2,10 @@ import { applySignal, type ContactEventName } from '../domain/contact-rules.js';
 import type { VerpSettings } from '../domain/verp.js';
 import type { ParseOptions } from '../dsn/parse.js';
 import type { RecipientReport, ReportKind } from '../dsn/types.js';
-import type { Logger } from '../logger.js';
+import { errorCode, errorText, type Logger } from '../logger.js';
 import type { ContactRecord, MessageStatus, NewBounce, Repositories } from '../storage/repositories.js';
 import type { BounceRecord, MessageStore, ReplayRepository, StoredMessage } from '../storage/stores.js';
-import { COUNTABLE, messageStatus, prepare, resolveContact, signalFor, targetsOf, type ContactChange, type Prepared } from './ingest.js';
+import { COUNTABLE, messageStatus, prepare, recordable, resolveContact, signalFor, targetsOf, type ContactChange, type Prepared } from './ingest.js';
 
 /**
  * Replay: stored raw messages re-read with the current parser, and what changed applied.
@@ -88,6 +88,8 @@ export interface ReplayerOptions {
   readonly softThreshold: number;
   readonly logger: Logger;
   readonly parse?: Omit<ParseOptions, 'mailFrom'>;
+  /** Records written per message (`ingest.maxReportRecipients`), as on arrival; no limit by default. */
+  readonly maxReportRecipients?: number;
 }
 
 export const REPLAY_ACTOR = 'replay';
@@ -168,8 +170,8 @@ export class Replayer {
           }
         } catch (err) {
           s.failed++;
-          failures.push({ messageId: id, error: (err as Error)?.message ?? String(err) });
-          this.logger.log('error', 'REPLAY_FAILED', `message ${id} could not be replayed`, { messageId: id, error: (err as Error)?.message ?? String(err) });
+          failures.push({ messageId: id, error: errorText(err) });
+          this.logger.log('error', 'REPLAY_FAILED', `message ${id} could not be replayed`, { messageId: id, errorCode: errorCode(err), error: errorText(err) });
         }
         options.onProgress?.(s.examined, Math.max(total, s.examined));
       }
@@ -214,12 +216,12 @@ export class Replayer {
     const old = await replay.records(id);
     const { report } = p;
     // The same identification as on arrival, the Message-ID fallback of the sends included.
-    const targets = await targetsOf(repos, p);
+    const { targets, recipients, problems } = recordable(report, await targetsOf(repos, p), this.options.maxReportRecipients ?? Number.POSITIVE_INFINITY);
 
     const desired: Desired[] = [];
     if (COUNTABLE.has(report.kind)) {
       if (targets.length === 0) {
-        for (const r of report.recipients) desired.push({ report: r, kind: r.kind, campaignId: null, contact: null });
+        for (const r of recipients) desired.push({ report: r, kind: r.kind, campaignId: null, contact: null });
       } else {
         for (const target of targets) {
           const contact = await resolveContact(repos, target, p.receivedAt);
@@ -234,7 +236,7 @@ export class Replayer {
       kind: report.kind,
       format: report.format,
       status,
-      problems: report.problems,
+      problems,
       headerMessageId: report.messageId,
       campaignId: first?.campaignId ?? null,
       contactKey: first?.contactKey ?? null,

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { errorCode, errorText, type Logger } from '../logger.js';
 import type { MessageStore } from '../storage/stores.js';
 
 /**
@@ -67,7 +67,7 @@ export class RawRetention {
     const run = () => {
       if (this.running) return;
       this.running = this.prune()
-        .catch((err: unknown) => this.logger.log('warn', 'RAW_PRUNE_FAILED', 'could not prune raw messages; will try again', { error: (err as Error)?.message ?? String(err) }))
+        .catch((err: unknown) => this.logger.log('warn', 'RAW_PRUNE_FAILED', 'could not prune raw messages; will try again', { errorCode: errorCode(err), error: errorText(err) }))
         .finally(() => {
           this.running = null;
         });

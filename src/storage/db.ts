@@ -2,8 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import type { Database as SqliteDatabase } from 'sqlite3';
+import { redactUrl } from '../config.js';
 import type { Logger } from '../logger.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { guardConnection } from './sqlite-files.js';
 
 /**
  * Opens the database named by a URL:
@@ -46,7 +49,7 @@ export interface Database {
 export function dialectOf(url: string): Dialect {
   if (/^sqlite:/i.test(url)) return 'sqlite';
   if (/^postgres(ql)?:\/\//i.test(url)) return 'pg';
-  throw new Error(`database.url "${url}" must start with sqlite: or postgres://`);
+  throw new Error(`database.url "${redactUrl(url)}" must start with sqlite: or postgres://`);
 }
 
 export function sqlitePath(url: string): string {
@@ -89,7 +92,11 @@ export function openDatabase(options: DatabaseOptions): Database {
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           // WAL + FULL: a committed transaction is on disk before COMMIT returns. The busy
           // timeout comes first: switching a new file to WAL needs a moment alone with it, and
-          // another process may be opening it at the same time.
+          // another process may be opening it at the same time. Every statement first checks
+          // that the files SQLite maps can be written (sqlite-files.ts).
+          guardConnection(conn as unknown as SqliteDatabase, filename, (reason) =>
+            driverLog?.log('error', 'DB_LEFT_OPEN', 'the SQLite database was not closed: SQLite would crash the process (SIGBUS) writing to a file it maps', { error: reason }),
+          );
           setupSqlite(conn, busy).then(
             () => done(null, conn),
             (err: Error) => done(err, conn),

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { fitted, fittedReplay } from './columns.js';
 import type { Database } from './db.js';
 import { isRetryable, repositoriesFor } from './knex-repositories.js';
 import { num, toBounceRecord, toStoredMessage, type BounceRow, type MessageRow } from './record-rows.js';
@@ -88,7 +89,7 @@ export function knexMessageStore(db: Database): MessageStore {
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await knex.transaction((trx) => work(repositoriesFor(trx, db.dialect), replayRepository(trx, db.dialect)));
+          return await knex.transaction((trx) => work(fitted(repositoriesFor(trx, db.dialect)), fittedReplay(replayRepository(trx, db.dialect))));
         } catch (err) {
           if (attempt < 4 && isRetryable(err)) continue;
           throw err;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { errorText, type Logger } from '../logger.js';
+import { fitted } from './columns.js';
 import { ADVISORY_LOCK, type Database } from './db.js';
 import type { ContactRecord, Repositories, UnitOfWork } from './repositories.js';
 import { iso, normaliseMessageId, toContact, type ContactRow } from './rows.js';
@@ -266,7 +267,9 @@ export interface UnitOfWorkOptions {
  *
  * - a deadlock victim or a serialisation failure (PostgreSQL), a busy database (SQLite): the
  *   transaction was rolled back entirely, so running it again from the start counts nothing
- *   twice. Up to `maxAttempts` attempts, with a growing, jittered pause between them.
+ *   twice. Up to `maxAttempts` attempts, with a growing, jittered pause between them. On
+ *   SQLite all the attempts together wait for the lock at most the busy timeout, counted from
+ *   when the work was handed in (`since`), so a message that queued meanwhile waits no longer.
  * - a connection that died before COMMIT was sent (a PostgreSQL restart, a terminated backend):
  *   the server rolled the transaction back; it is run once more on a new connection.
  *
@@ -277,22 +280,26 @@ export interface UnitOfWorkOptions {
 export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitOfWork {
   const log = options.logger?.child('storage');
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const busyMs = Math.max(0, db.options.busyTimeoutMs ?? 5000);
   const config: Knex.TransactionConfig | undefined = db.dialect === 'pg' ? { isolationLevel: 'read committed' } : undefined;
   return {
-    async transaction(work) {
+    async transaction(work, options) {
       let reconnected = false;
+      // SQLite: the lock is waited for until one deadline, however many attempts that takes.
+      const deadline = (options?.since ?? Date.now()) + busyMs;
       for (let attempt = 1; ; attempt++) {
         let bodyDone = false;
         try {
           const body = async (repos: Repositories, flush?: () => Promise<void>) => {
-            const result = await work(repos);
+            // Every value written is made storable first (columns.ts).
+            const result = await work(fitted(repos));
             await flush?.();
             bodyDone = true;
             return result;
           };
           // SQLite: prepared statements on the connection, without the query builder (the
           // ingest hot path); PostgreSQL: knex.
-          if (db.dialect === 'sqlite') return await sqliteTransaction(db, body);
+          if (db.dialect === 'sqlite') return await sqliteTransaction(db, body, deadline);
           return await db.knex.transaction(async (trx) => {
             // New rows are queued and written in a few statements at the end (pg-pending.ts);
             // written before bodyDone, so that a connection lost meanwhile retries the whole.
@@ -300,7 +307,7 @@ export function unitOfWork(db: Database, options: UnitOfWorkOptions = {}): UnitO
             return body(repositoriesFor(trx, db.dialect, pending), () => pending.flush());
           }, config);
         } catch (err) {
-          const conflict = isRetryable(err);
+          const conflict = isRetryable(err) && !(db.dialect === 'sqlite' && Date.now() >= deadline);
           const lost = !conflict && !bodyDone && !reconnected && isConnectionLost(err);
           if (!(conflict && attempt < maxAttempts) && !lost) throw err;
           if (lost) reconnected = true;

@@ -160,7 +160,15 @@ export interface Repositories {
   readonly events: ContactEventRepository;
 }
 
+export interface TransactionOptions {
+  /**
+   * When the work was handed in (epoch ms; default: now). On SQLite, the wait for another
+   * process's write lock, retries included, ends at this time plus the busy timeout.
+   */
+  readonly since?: number;
+}
+
 export interface UnitOfWork {
   /** Runs `work` in one database transaction; everything commits or nothing does. */
-  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  transaction<T>(work: (repos: Repositories) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }

@@ -224,16 +224,35 @@ export function sqliteRepositories(s: Statements): { repos: Repositories; pendin
 }
 
 /**
+ * `BEGIN IMMEDIATE`, waiting for another process's write lock about `waitMs` at most (never more
+ * than the busy timeout, the connection's setting). A wait shorter than the setting by a second
+ * or more sets the timeout for this one statement; a shorter cut is not worth the two extra
+ * statements, so the wait may pass its deadline by up to a second.
+ */
+async function begin(s: Statements, busyMs: number, waitMs: number): Promise<void> {
+  const wait = Math.max(0, Math.floor(waitMs));
+  if (wait >= busyMs - 1000) return s.exec('BEGIN IMMEDIATE');
+  await s.exec(`PRAGMA busy_timeout=${wait}`);
+  try {
+    await s.exec('BEGIN IMMEDIATE');
+  } finally {
+    await s.exec(`PRAGMA busy_timeout=${busyMs}`);
+  }
+}
+
+/**
  * Runs `work` in one SQLite transaction on the pool's connection (the pool holds one: other
- * users of the database wait for it, as they would for a knex transaction). On any failure the
+ * users of the database wait for it, as they would for a knex transaction), waiting for the
+ * write lock until `deadline` (epoch ms) at most. On any failure the
  * transaction is rolled back and the error rethrown, for the caller to retry or report.
  */
-export async function sqliteTransaction<T>(db: Database, work: (repos: Repositories) => Promise<T>): Promise<T> {
+export async function sqliteTransaction<T>(db: Database, work: (repos: Repositories) => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
   const client = db.knex.client;
   const conn = (await client.acquireConnection()) as SqliteDatabase;
   try {
     const s = statementsOf(conn);
-    await s.exec('BEGIN IMMEDIATE');
+    // The wait for the connection (another user of it may be waiting for the lock) counts too.
+    await begin(s, Math.max(0, db.options.busyTimeoutMs ?? 5000), deadline - Date.now());
     try {
       const { repos, pending } = sqliteRepositories(s);
       const result = await work(repos);

@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase, Statement } from 'sqlite3';
+import { checkConnection } from './sqlite-files.js';
 
 /**
  * Prepared statements kept per SQLite connection. The ingest transaction runs about ten small
@@ -30,6 +31,7 @@ export class Statements {
   }
 
   async run(sql: string, params: readonly Param[]): Promise<RunResult> {
+    checkConnection(this.conn);
     const st = await this.statement(sql);
     return new Promise((resolve, reject) =>
       st.run(params, function (this: RunResult, err: Error | null) {
@@ -40,6 +42,7 @@ export class Statements {
   }
 
   async all<T>(sql: string, params: readonly Param[]): Promise<T[]> {
+    checkConnection(this.conn);
     const st = await this.statement(sql);
     return new Promise((resolve, reject) => st.all(params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))));
   }
