@@ -42,6 +42,10 @@ const schema = z
         // Connections the kernel holds for the listener to accept (capped by net.core.somaxconn).
         listenBacklog: z.number().int().min(1).max(65_535).default(4096),
         maxConnectionsPerIp: z.number().int().min(1).default(20),
+        // Connections from one network: an IPv4 /networkPrefixV4 or an IPv6 /networkPrefixV6.
+        maxConnectionsPerNetwork: z.number().int().min(1).default(50),
+        networkPrefixV4: z.number().int().min(8).max(32).default(24),
+        networkPrefixV6: z.number().int().min(16).max(128).default(64),
         maxCommandsBeforeMail: z.number().int().min(1).default(20),
         maxBadCommands: z.number().int().min(1).default(10),
         maxRefusedRcptPerIp: z.number().int().min(1).default(50),
@@ -169,6 +173,9 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_SMTP_MAX_CLIENTS', 'smtp.maxClients', int],
   ['REBOND_SMTP_LISTEN_BACKLOG', 'smtp.listenBacklog', int],
   ['REBOND_SMTP_MAX_CONNECTIONS_PER_IP', 'smtp.maxConnectionsPerIp', int],
+  ['REBOND_SMTP_MAX_CONNECTIONS_PER_NETWORK', 'smtp.maxConnectionsPerNetwork', int],
+  ['REBOND_SMTP_NETWORK_PREFIX_V4', 'smtp.networkPrefixV4', int],
+  ['REBOND_SMTP_NETWORK_PREFIX_V6', 'smtp.networkPrefixV6', int],
   ['REBOND_SMTP_MAX_COMMANDS_BEFORE_MAIL', 'smtp.maxCommandsBeforeMail', int],
   ['REBOND_SMTP_MAX_BAD_COMMANDS', 'smtp.maxBadCommands', int],
   ['REBOND_SMTP_MAX_REFUSED_RCPT_PER_IP', 'smtp.maxRefusedRcptPerIp', int],
