@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { checkPrefix } from './domain/verp.js';
 
@@ -311,8 +312,27 @@ export function httpProblems(config: Config): string[] {
   return [];
 }
 
+/**
+ * What `serve` needs in development mode: every listen address on loopback. Its VERP secret is
+ * the built-in one, public in the source (anyone could sign a return path and forge a bounce
+ * that suppresses any contact), and its tokens are meant for a developer's machine. One line.
+ */
+export function devProblem(config: Config): string | null {
+  if (config.mode !== 'development') return null;
+  const exposed = [['smtp.host', config.smtp.host] as const, ...(config.http.enabled ? [['http.host', config.http.host] as const] : [])].filter(([, host]) => !isLoopback(host));
+  if (exposed.length === 0) return null;
+  return `development mode listens on loopback addresses only, not ${exposed.map(([name, host]) => `${name} ${host}`).join(' nor ')}: its VERP secret is public; run without --dev (and REBOND_MODE=production) with REBOND_VERP_SECRET and REBOND_HTTP_TOKENS set`;
+}
+
+/** A loopback address (127.0.0.0/8, ::1, also IPv4-mapped) or `localhost`. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (host.toLowerCase() === 'localhost') return true;
+  try {
+    const parsed = ipaddr.process(host.replace(/^\[(.*)\]$/, '$1'));
+    return parsed.range() === 'loopback';
+  } catch {
+    return false;
+  }
 }
 
 export function secretWeakness(secret: string | undefined): string | null {
