@@ -175,7 +175,7 @@ describe('SMTP abuse limits', function () {
   });
 
   it('near full, closes the longest idle session with 421 4.7.0 so that a new sender is greeted', async () => {
-    const port = await start({ maxClients: 10, socketTimeoutMs: 5000 });
+    const port = await start({ maxClients: 10, socketTimeoutMs: 5000, maxConnectionsPerIp: 1 });
     const idle: Dialog[] = [];
     for (let i = 1; i <= 9; i++) {
       const { dialog, greeting } = await connect(port, `127.0.0.${i}`);
@@ -192,7 +192,10 @@ describe('SMTP abuse limits', function () {
     const eleventh = await connect(port, '127.0.0.11');
     expect(eleventh.greeting).to.match(/^220 /);
     expect(await idle[1]!.reply()).to.match(/^421 4\.7\.0 Too many connections, closing this idle one/);
-    // The newcomers are served.
+    // A connection refused by its address's limit makes no room.
+    const refused = await connect(port, '127.0.0.11');
+    expect(refused.greeting).to.equal('421 4.7.0 Too many connections from your address, try again later');
+    // The newcomers are served, and the oldest idle session left was not closed for the refused one.
     expect(await eleventh.dialog.command('EHLO new.example')).to.match(/^250/);
     expect(await idle[2]!.command('NOOP')).to.match(/^250/);
     for (const d of idle) open.push(d);

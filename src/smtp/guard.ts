@@ -42,14 +42,22 @@ export class ClientTracker {
 
   /** Counts a new connection from `ip`, unless the address is over one of its limits. */
   admit(ip: string, now: number): Admission {
+    const admission = this.check(ip, now);
+    if (admission !== 'ok') return admission;
+    const entry = this.open.get(ip);
+    const network = entry?.network ?? this.networkFor(ip);
+    this.open.set(ip, { n: (entry?.n ?? 0) + 1, network });
+    this.openPerNetwork.set(network, (this.openPerNetwork.get(network) ?? 0) + 1);
+    return 'ok';
+  }
+
+  /** What `admit` would say now, without counting anything. */
+  check(ip: string, now: number): Admission {
     if (this.blocked(ip, now)) return 'too-many-refusals';
     const entry = this.open.get(ip);
     if ((entry?.n ?? 0) >= this.limits.maxConnectionsPerIp) return 'too-many-connections';
-    const network = entry?.network ?? subnetOf(ip, this.limits.networkPrefixV4 ?? 24, this.limits.networkPrefixV6 ?? 64);
-    const inNetwork = this.openPerNetwork.get(network) ?? 0;
+    const inNetwork = this.openPerNetwork.get(entry?.network ?? this.networkFor(ip)) ?? 0;
     if (inNetwork >= (this.limits.maxConnectionsPerNetwork ?? Infinity)) return 'too-many-from-network';
-    this.open.set(ip, { n: (entry?.n ?? 0) + 1, network });
-    this.openPerNetwork.set(network, inNetwork + 1);
     return 'ok';
   }
 
@@ -70,8 +78,11 @@ export class ClientTracker {
 
   /** Open connections from the network `ip` is counted in. */
   networkConnections(ip: string): number {
-    const network = this.open.get(ip)?.network ?? subnetOf(ip, this.limits.networkPrefixV4 ?? 24, this.limits.networkPrefixV6 ?? 64);
-    return this.openPerNetwork.get(network) ?? 0;
+    return this.openPerNetwork.get(this.open.get(ip)?.network ?? this.networkFor(ip)) ?? 0;
+  }
+
+  private networkFor(ip: string): string {
+    return subnetOf(ip, this.limits.networkPrefixV4 ?? 24, this.limits.networkPrefixV6 ?? 64);
   }
 
   /** Records a refused recipient; true when the address's network has now reached its limit. */

@@ -183,7 +183,9 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       };
       state.timer = setTimeout(() => cut(state), settings.maxSessionMs);
       state.timer.unref();
-      const evicted = evictionCandidate(sessions.values(), sessions.size + 1, settings.maxClients, settings.socketTimeoutMs);
+      // Only for a connection that will be admitted: one over its address's or network's limit makes no room.
+      const welcome = tracker.check(state.ip, Date.now()) === 'ok';
+      const evicted = welcome ? evictionCandidate(sessions.values(), sessions.size + 1, settings.maxClients, settings.socketTimeoutMs) : null;
       sessions.set(connection.id, state);
       metrics.smtpSession();
       if (evicted) {
