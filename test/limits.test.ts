@@ -146,20 +146,20 @@ describe('SMTP abuse limits', function () {
   });
 
   it('does not let NOOP, RSET, HELP, VRFY or a repeated EHLO keep a session past the idle timeout; moving mail does', async () => {
-    const port = await start({ socketTimeoutMs: 1000, maxCommandsBeforeMail: 1000, maxBadCommands: 1000 });
+    const port = await start({ socketTimeoutMs: 1500, maxCommandsBeforeMail: 1000, maxBadCommands: 1000 });
     const { dialog } = await connect(port);
     const started = Date.now();
     const chatter = ['NOOP', 'RSET', 'HELP', 'VRFY postmaster', 'EHLO client.example', 'MAIL FROM:<>', 'RSET'];
     let last = await dialog.command('EHLO client.example');
-    for (let i = 0; i < 40 && !last.startsWith('421'); i++) {
+    for (let i = 0; i < 60 && !last.startsWith('421'); i++) {
       await new Promise((r) => setTimeout(r, 100));
       last = await dialog.command(chatter[i % chatter.length]!);
     }
     expect(last).to.equal('421 4.4.2 Timeout: no mail moved, closing connection');
-    expect(Date.now() - started).to.be.within(900, 2500);
+    expect(Date.now() - started).to.be.within(1400, 6000);
     await dialog.whenClosed();
 
-    // A session that delivers a message every 400 ms stays open well past the timeout.
+    // A session that delivers a message every 300 ms stays open well past the timeout.
     const to = rp('c1', 'idle@example.org');
     const busy = (await connect(port)).dialog;
     await busy.command('EHLO client.example');
@@ -168,9 +168,9 @@ describe('SMTP abuse limits', function () {
       expect(await busy.command('MAIL FROM:<>')).to.match(/^250/);
       expect(await busy.command(`RCPT TO:<${to}>`)).to.match(/^250/);
       expect(await busy.data(makeDsn({ to, recipients: [{ recipient: `idle${i}@example.org` }] }))).to.match(/^250 /);
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 300));
     }
-    expect(Date.now() - from).to.be.at.least(2000);
+    expect(Date.now() - from).to.be.at.least(1800);
     expect(await busy.command('NOOP')).to.match(/^250/);
   });
 
