@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { ConfigError, httpProblems, redactUrl, type Config } from './config.js';
+import { ConfigError, devProblem, httpProblems, redactUrl, type Config } from './config.js';
 import type { VerpSettings } from './domain/verp.js';
 import { createLogger, type Logger } from './logger.js';
 import { PromMetrics } from './metrics.js';
@@ -243,7 +243,8 @@ export interface RunningServer {
  * Throws ConfigError (nothing started) when the HTTP server has no token.
  */
 export async function startServer(app: App): Promise<RunningServer> {
-  const problems = httpProblems(app.config);
+  const dev = devProblem(app.config);
+  const problems = [...(dev ? [dev] : []), ...httpProblems(app.config)];
   if (problems.length > 0) throw new ConfigError(problems);
   if (app.config.http.enabled && app.config.devHttpToken) {
     app.logger.log('warn', 'CONFIG_DEV_HTTP_TOKEN', '*** DEVELOPMENT MODE: the HTTP pages and API accept the built-in development token (see README). Set REBOND_HTTP_TOKENS before production. ***');

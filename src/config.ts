@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { checkPrefix } from './domain/verp.js';
 
@@ -42,6 +43,10 @@ const schema = z
         // Connections the kernel holds for the listener to accept (capped by net.core.somaxconn).
         listenBacklog: z.number().int().min(1).max(65_535).default(4096),
         maxConnectionsPerIp: z.number().int().min(1).default(20),
+        // Connections from one network: an IPv4 /networkPrefixV4 or an IPv6 /networkPrefixV6.
+        maxConnectionsPerNetwork: z.number().int().min(1).default(50),
+        networkPrefixV4: z.number().int().min(8).max(32).default(24),
+        networkPrefixV6: z.number().int().min(16).max(128).default(64),
         maxCommandsBeforeMail: z.number().int().min(1).default(20),
         maxBadCommands: z.number().int().min(1).default(10),
         maxRefusedRcptPerIp: z.number().int().min(1).default(50),
@@ -175,6 +180,9 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, string, EnvParser]> = 
   ['REBOND_SMTP_MAX_CLIENTS', 'smtp.maxClients', int],
   ['REBOND_SMTP_LISTEN_BACKLOG', 'smtp.listenBacklog', int],
   ['REBOND_SMTP_MAX_CONNECTIONS_PER_IP', 'smtp.maxConnectionsPerIp', int],
+  ['REBOND_SMTP_MAX_CONNECTIONS_PER_NETWORK', 'smtp.maxConnectionsPerNetwork', int],
+  ['REBOND_SMTP_NETWORK_PREFIX_V4', 'smtp.networkPrefixV4', int],
+  ['REBOND_SMTP_NETWORK_PREFIX_V6', 'smtp.networkPrefixV6', int],
   ['REBOND_SMTP_MAX_COMMANDS_BEFORE_MAIL', 'smtp.maxCommandsBeforeMail', int],
   ['REBOND_SMTP_MAX_BAD_COMMANDS', 'smtp.maxBadCommands', int],
   ['REBOND_SMTP_MAX_REFUSED_RCPT_PER_IP', 'smtp.maxRefusedRcptPerIp', int],
@@ -312,8 +320,27 @@ export function httpProblems(config: Config): string[] {
   return [];
 }
 
+/**
+ * What `serve` needs in development mode: every listen address on loopback. Its VERP secret is
+ * the built-in one, public in the source (anyone could sign a return path and forge a bounce
+ * that suppresses any contact), and its tokens are meant for a developer's machine. One line.
+ */
+export function devProblem(config: Config): string | null {
+  if (config.mode !== 'development') return null;
+  const exposed = [['smtp.host', config.smtp.host] as const, ...(config.http.enabled ? [['http.host', config.http.host] as const] : [])].filter(([, host]) => !isLoopback(host));
+  if (exposed.length === 0) return null;
+  return `development mode listens on loopback addresses only, not ${exposed.map(([name, host]) => `${name} ${host}`).join(' nor ')}: its VERP secret is public; run without --dev (and REBOND_MODE=production) with REBOND_VERP_SECRET and REBOND_HTTP_TOKENS set`;
+}
+
+/** A loopback address (127.0.0.0/8, ::1, also IPv4-mapped) or `localhost`. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (host.toLowerCase() === 'localhost') return true;
+  try {
+    const parsed = ipaddr.process(host.replace(/^\[(.*)\]$/, '$1'));
+    return parsed.range() === 'loopback';
+  } catch {
+    return false;
+  }
 }
 
 export function secretWeakness(secret: string | undefined): string | null {

@@ -23,7 +23,7 @@ describe('bench load generator', function () {
   let port: number;
   before(async () => {
     db = createSqlite();
-    running = await startServer(await createApp(testConfig(db.url, { smtp: { maxConnectionsPerIp: 50, shutdownTimeoutMs: 1000 } }), { logger: silentLogger }));
+    running = await startServer(await createApp(testConfig(db.url, { smtp: { maxConnectionsPerIp: 50, maxConnectionsPerNetwork: 50, shutdownTimeoutMs: 1000 } }), { logger: silentLogger }));
     port = running.address.port;
   });
   after(async () => {

@@ -66,6 +66,25 @@ describe('rebond serve with the HTTP server', function () {
     expect(logged).not.to.contain(NEW_TOKEN);
   });
 
+  it('refuses development mode on any address that is not loopback, with one line and exit status 2, even with a token', () => {
+    const base = { REBOND_DATABASE_URL: db.url, REBOND_HTTP_ENABLED: 'true', REBOND_HTTP_PORT: '0', REBOND_SMTP_PORT: '0', REBOND_HTTP_TOKENS: 'weak' };
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['--dev', 'serve'], { REBOND_SMTP_HOST: '0.0.0.0' }, 'smtp.host 0.0.0.0'],
+      [['--dev', 'serve'], { REBOND_SMTP_HOST: '::' }, 'smtp.host ::'],
+      [['--dev', 'serve'], { REBOND_HTTP_HOST: '192.0.2.10', REBOND_HTTP_TOKENS: TEST_TOKEN }, 'http.host 192.0.2.10'],
+      [['serve'], { REBOND_MODE: 'development', REBOND_SMTP_HOST: '0.0.0.0', REBOND_VERP_SECRET: TEST_SECRET }, 'smtp.host 0.0.0.0'],
+    ];
+    for (const [args, env, named] of cases) {
+      const r = runCli(args, { ...base, ...env });
+      expect(r.status, named).to.equal(2);
+      const lines = r.stderr.split('\n').filter((l) => l && !l.includes('warning: development mode'));
+      expect(lines, named).to.have.length(1);
+      expect(lines[0]).to.match(/^rebond: development mode listens on loopback addresses only, not /);
+      expect(lines[0]).to.contain(named);
+      expect(r.stderr).not.to.match(/\bat .*\.[jt]s:\d+/);
+    }
+  });
+
   it('refuses to serve HTTP without a token, and in development mode takes the built-in one on a loopback address only', async () => {
     const base = { REBOND_DATABASE_URL: db.url, REBOND_VERP_SECRET: TEST_SECRET, REBOND_HTTP_ENABLED: 'true', REBOND_HTTP_PORT: '0', REBOND_SMTP_PORT: '0' };
     const production = runCli(['serve'], base);
@@ -73,7 +92,7 @@ describe('rebond serve with the HTTP server', function () {
     expect(production.stderr).to.contain('http.tokens: the HTTP server needs at least one token');
     const exposed = runCli(['--dev', 'serve'], { ...base, REBOND_HTTP_HOST: '0.0.0.0' });
     expect(exposed.status).to.equal(2);
-    expect(exposed.stderr).to.contain('only served on a loopback address');
+    expect(exposed.stderr).to.contain('development mode listens on loopback addresses only, not http.host 0.0.0.0');
     const weak = runCli(['serve'], { ...base, REBOND_HTTP_TOKENS: 'secret' });
     expect(weak.status).to.equal(2);
     expect(weak.stderr).to.contain('http.tokens[0]: is too short');

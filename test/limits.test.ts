@@ -124,6 +124,84 @@ describe('SMTP abuse limits', function () {
     expect(running!.smtp.sessions).to.be.at.most(5);
   });
 
+  it('refuses connections past the limit of one /24 with 421 4.7.0, whichever of its addresses they come from', async () => {
+    const port = await start({ maxConnectionsPerIp: 2, maxConnectionsPerNetwork: 5 });
+    for (const host of ['127.0.0.1', '127.0.0.1', '127.0.0.2', '127.0.0.2', '127.0.0.3']) expect((await connect(port, host)).greeting).to.match(/^220 /);
+    for (const host of ['127.0.0.3', '127.0.0.4', '127.0.0.200']) {
+      const over = await connect(port, host);
+      expect(over.greeting).to.equal('421 4.7.0 Too many connections from your network, try again later');
+      await over.dialog.whenClosed();
+    }
+    // Another /24 has its own allowance; a closed connection frees a place in its network.
+    expect((await connect(port, '127.0.1.1')).greeting).to.match(/^220 /);
+    open[0]!.close();
+    await connectWhenAdmitted(port, '127.0.0.9');
+  });
+
+  it('counts connections per network of the configured prefix length', async () => {
+    const port = await start({ maxConnectionsPerIp: 5, maxConnectionsPerNetwork: 2, networkPrefixV4: 16 });
+    expect((await connect(port, '127.0.0.1')).greeting).to.match(/^220 /);
+    expect((await connect(port, '127.0.1.1')).greeting).to.match(/^220 /);
+    expect((await connect(port, '127.0.2.1')).greeting).to.equal('421 4.7.0 Too many connections from your network, try again later');
+    expect((await connect(port, '127.1.0.1')).greeting).to.match(/^220 /);
+  });
+
+  it('does not let NOOP, RSET, HELP, VRFY or a repeated EHLO keep a session past the idle timeout; moving mail does', async () => {
+    const port = await start({ socketTimeoutMs: 1500, maxCommandsBeforeMail: 1000, maxBadCommands: 1000 });
+    const { dialog } = await connect(port);
+    const started = Date.now();
+    const chatter = ['NOOP', 'RSET', 'HELP', 'VRFY postmaster', 'EHLO client.example', 'MAIL FROM:<>', 'RSET'];
+    let last = await dialog.command('EHLO client.example');
+    for (let i = 0; i < 60 && !last.startsWith('421'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      last = await dialog.command(chatter[i % chatter.length]!);
+    }
+    expect(last).to.equal('421 4.4.2 Timeout: no mail moved, closing connection');
+    expect(Date.now() - started).to.be.within(1400, 6000);
+    await dialog.whenClosed();
+
+    // A session that delivers a message every 300 ms stays open well past the timeout.
+    const to = rp('c1', 'idle@example.org');
+    const busy = (await connect(port)).dialog;
+    await busy.command('EHLO client.example');
+    const from = Date.now();
+    for (let i = 0; i < 6; i++) {
+      expect(await busy.command('MAIL FROM:<>')).to.match(/^250/);
+      expect(await busy.command(`RCPT TO:<${to}>`)).to.match(/^250/);
+      expect(await busy.data(makeDsn({ to, recipients: [{ recipient: `idle${i}@example.org` }] }))).to.match(/^250 /);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(Date.now() - from).to.be.at.least(1800);
+    expect(await busy.command('NOOP')).to.match(/^250/);
+  });
+
+  it('near full, closes the longest idle session with 421 4.7.0 so that a new sender is greeted', async () => {
+    const port = await start({ maxClients: 10, socketTimeoutMs: 5000, maxConnectionsPerIp: 1 });
+    const idle: Dialog[] = [];
+    for (let i = 1; i <= 9; i++) {
+      const { dialog, greeting } = await connect(port, `127.0.0.${i}`);
+      expect(greeting).to.match(/^220 /);
+      await dialog.command('EHLO idle.example');
+      idle.push(dialog);
+      if (i === 1) await new Promise((r) => setTimeout(r, 200)); // the first is the oldest
+    }
+    await new Promise((r) => setTimeout(r, 600)); // idle for more than a tenth of the timeout
+    const tenth = await connect(port, '127.0.0.10');
+    expect(tenth.greeting).to.match(/^220 /);
+    expect(await idle[0]!.reply()).to.equal('421 4.7.0 Too many connections, closing this idle one, try again later');
+    await idle[0]!.whenClosed();
+    const eleventh = await connect(port, '127.0.0.11');
+    expect(eleventh.greeting).to.match(/^220 /);
+    expect(await idle[1]!.reply()).to.match(/^421 4\.7\.0 Too many connections, closing this idle one/);
+    // A connection refused by its address's limit makes no room.
+    const refused = await connect(port, '127.0.0.11');
+    expect(refused.greeting).to.equal('421 4.7.0 Too many connections from your address, try again later');
+    // The newcomers are served, and the oldest idle session left was not closed for the refused one.
+    expect(await eleventh.dialog.command('EHLO new.example')).to.match(/^250/);
+    expect(await idle[2]!.command('NOOP')).to.match(/^250/);
+    for (const d of idle) open.push(d);
+  });
+
   it('closes a session that sends too many commands without starting a mail transaction', async () => {
     const port = await start({ maxCommandsBeforeMail: 5 });
     const { dialog } = await connect(port);

@@ -33,13 +33,15 @@ export function campaignIds(count: number, prefix = 'camp'): string[] {
 
 /**
  * The settings every benchmarked receiver gets on top of the defaults: the test VERP secret and
- * domain, and a per-address connection limit above what the generator opens from 127.0.0.1
- * (the default, 20, is meant for one remote server; here every session comes from one address).
+ * domain, and per-address and per-network connection limits above what the generator opens from
+ * 127.0.0.1 (the defaults, 20 and 50, are meant for remote servers; here every session comes
+ * from one address).
  */
 export function receiverEnv(maxConnectionsFromLoopback: number): Record<string, string> {
   return {
     REBOND_VERP_SECRET: TEST_SECRET,
     REBOND_VERP_DOMAINS: TEST_DOMAIN,
     REBOND_SMTP_MAX_CONNECTIONS_PER_IP: String(Math.max(20, maxConnectionsFromLoopback)),
+    REBOND_SMTP_MAX_CONNECTIONS_PER_NETWORK: String(Math.max(50, maxConnectionsFromLoopback)),
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { terminalText } from './text.js';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -29,9 +30,9 @@ export class CliError extends Error {
   }
 }
 
-/** Writes a line to standard output. */
+/** Writes a line to standard output, control characters shown as escapes (see `terminalText`). */
 export function out(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${terminalText(line, true)}\n`);
 }
 
 /**

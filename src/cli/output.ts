@@ -2,12 +2,20 @@ import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
 import type { stringify as StringifyType } from 'csv-stringify/sync';
 import { CliError } from './context.js';
+import { CONTROL_BUT_TAB_NEWLINE, escapeChar, terminalText } from './text.js';
+
+export { terminalText };
 
 /**
  * Output for operators: readable tables on a terminal (cli-table3), CSV with RFC 4180 quoting
  * (csv-stringify), JSON. Reports come from the services as plain data; only this module
  * formats them. The libraries load on first use, so that commands that print no table (serve)
  * do not pay for them.
+ *
+ * Much of what is shown comes from remote servers (diagnostics, descriptions, addresses), so
+ * nothing reaches a terminal or a spreadsheet as it came: control characters are shown as
+ * `\u001b` escapes (`terminalText`), and a CSV cell that a spreadsheet would run as a formula
+ * starts with a quote (`csvCell`).
  */
 
 const require = createRequire(import.meta.url);
@@ -57,16 +65,33 @@ export function percent(value: number | null | undefined): string {
   return value === null || value === undefined ? '-' : `${value.toFixed(2)} %`;
 }
 
+// What a spreadsheet reads as the start of a formula (OWASP's list).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A CSV cell as written: a number stays a number (ours: counts, never remote text); a string
+ * that starts like a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading `'`, so that a
+ * spreadsheet shows it as text, even when it looks like a number ("-1" comes out as `'-1`);
+ * control characters other than tab and line feed are escaped as for the terminal.
+ */
+export function csvCell(value: Cell): string | number | boolean {
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'string') return value;
+  const text = value.replace(CONTROL_BUT_TAB_NEWLINE, escapeChar);
+  return FORMULA_START.test(value) ? `'${text}` : text;
+}
+
 function cell(value: Cell): string {
   if (value === null || value === undefined || value === '') return '-';
-  return String(value);
+  return terminalText(String(value));
 }
 
 const plain = { head: [] as string[], border: [] as string[], compact: true };
 
 /** A table with a header row. */
 export function table(head: readonly string[], rows: ReadonlyArray<readonly Cell[]>, options: { align?: ReadonlyArray<'left' | 'right'> } = {}): string {
-  const t = Table({ head: [...head], style: { ...plain, head: process.stdout.isTTY ? ['bold'] : [] }, colAligns: options.align ? [...options.align] : head.map(() => 'left' as const), wordWrap: false });
+  // No bold heading: output passes through `terminalText`, which shows escape sequences as text.
+  const t = Table({ head: [...head], style: plain, colAligns: options.align ? [...options.align] : head.map(() => 'left' as const), wordWrap: false });
   for (const r of rows) t.push(r.map(cell));
   return t.toString();
 }
@@ -81,7 +106,7 @@ export function box(pairs: ReadonlyArray<readonly [string, Cell]>, valueAlign: '
 /** CSV with a header line; values quoted when needed; null is an empty field. */
 export function csv(header: readonly string[], rows: ReadonlyArray<readonly Cell[]>, withHeader = true): string {
   return stringify(
-    rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : v))),
+    rows.map((r) => r.map(csvCell)),
     { header: withHeader, columns: [...header], cast: { boolean: (b) => (b ? 'true' : 'false') } },
   );
 }

@@ -26,6 +26,20 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
   throw new HttpError(400, 'bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }
 
+/** Longest sign-in target kept; a longer one is dropped for `/`. */
+const MAX_NEXT = 2048;
+
+/**
+ * Where to go after sign-in: a path of this server (one `/`, not `//` nor `/\`), printable
+ * ASCII without spaces or backslashes, at most 2048 characters, not the sign-in page itself;
+ * anything else is `/`. It becomes a Location header, which must hold nothing else.
+ */
+export function signInTarget(next: unknown): string {
+  if (typeof next !== 'string' || next.length > MAX_NEXT) return '/';
+  if (!/^\/(?![/\\])[\x21-\x5b\x5d-\x7e]*$/.test(next) || /^\/login(?![\w-])/.test(next)) return '/';
+  return next;
+}
+
 const count = (min: number, max: number) =>
   z
     .string()

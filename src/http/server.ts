@@ -7,7 +7,7 @@ import { isUnavailable } from '../services/committer.js';
 import { OperatorError } from '../services/contacts.js';
 import { registerApi } from './api.js';
 import { bearer, checkSession, clearedSessionCookie, cookie, makeSession, matchToken, SESSION_COOKIE, sessionCookie } from './auth.js';
-import { HttpError } from './input.js';
+import { HttpError, signInTarget } from './input.js';
 import { registerPages } from './pages.js';
 import { STYLESHEET } from './style.js';
 import { errorPage, loginPage } from './views.js';
@@ -43,8 +43,26 @@ function sameHost(origin: string, host: string | undefined): boolean {
   }
 }
 
-/** A redirect target after sign-in: a path on this server, nothing else. */
-const safeNext = (next: unknown) => (typeof next === 'string' && /^\/(?![/\\])[^\s\\]*$/.test(next) && !next.startsWith('/login') ? next : '/campaigns');
+/** Headers every answer carries, pages, API, redirects and errors alike. */
+function securityHeaders(reply: FastifyReply): void {
+  reply.header('X-Content-Type-Options', 'nosniff');
+  // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms.
+  reply.header('Referrer-Policy', 'same-origin');
+  reply.header('X-Frame-Options', 'DENY');
+  reply.header('Content-Security-Policy', CSP);
+  if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+}
+
+/** What an error answer says: a plain sentence per status, never the library's own text. */
+const PLAIN: Record<number, [string, string]> = {
+  400: ['bad_request', 'the request is malformed'],
+  404: ['not_found', 'there is no such page'],
+  405: ['bad_request', 'that method is not allowed here'],
+  408: ['bad_request', 'the request took too long'],
+  413: ['too_large', 'the request body is too large'],
+  414: ['bad_request', 'the address is too long'],
+  415: ['unsupported_media_type', 'the API takes JSON and the pages url-encoded forms, nothing else'],
+};
 
 export async function createHttpServer(app: App): Promise<HttpServer> {
   const log = app.logger.child('http');
@@ -55,6 +73,15 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     requestTimeout: 60_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors Fastify meets before routing (bad URL encoding, overlong parameter) get the same answer as any other.
+    frameworkErrors: (err, req, raw) => {
+      const reply = raw as unknown as FastifyReply;
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const [code, message] = PLAIN[status] ?? PLAIN[400]!;
+      securityHeaders(reply);
+      if (isApi(pathOf(req.url))) void reply.code(status).type('application/json; charset=utf-8').send({ error: code, message });
+      else void reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, message, true));
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   await server.register(formbody, { bodyLimit: 64 * 1024 });
@@ -97,12 +124,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   });
 
   server.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms.
-    reply.header('Referrer-Policy', 'same-origin');
-    reply.header('X-Frame-Options', 'DENY');
-    reply.header('Content-Security-Policy', CSP);
-    if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+    securityHeaders(reply);
     return payload;
   });
 
@@ -112,6 +134,15 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     app.metrics.httpRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode);
     log.log('debug', 'HTTP_REQUEST', `${req.method} ${pathOf(req.url)} ${reply.statusCode}`, { method: req.method, path: pathOf(req.url), status: reply.statusCode, ms, remote: req.ip });
   });
+
+  /** Every error answer: JSON for the API and /metrics, a page otherwise; plain text, the headers. */
+  const answerError = (req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, issues: ReadonlyArray<{ path: string; message: string }> = []) => {
+    securityHeaders(reply);
+    if (isApi(pathOf(req.url)) || pathOf(req.url) === '/metrics') {
+      return reply.code(status).type('application/json; charset=utf-8').send({ error: code, message, ...(issues.length > 0 ? { issues } : {}) });
+    }
+    return reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, message, true));
+  };
 
   server.setErrorHandler((err: FastifyError | Error, req, reply) => {
     let status = 500;
@@ -124,11 +155,12 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
       status = err.code === 'invalid' ? 400 : err.code === 'not_found' ? 404 : 409;
       code = err.code === 'invalid' ? 'bad_request' : err.code;
       message = err.message;
-    } else if (typeof (err as FastifyError).statusCode === 'number' && (err as FastifyError).statusCode! < 500) {
-      // Fastify's own: malformed JSON, unsupported content type, body too large.
+    } else if (typeof (err as FastifyError).statusCode === 'number' && (err as FastifyError).statusCode! >= 400 && (err as FastifyError).statusCode! < 500) {
+      // Fastify's own: malformed JSON, bad URL encoding, unsupported content type, body too large.
       status = (err as FastifyError).statusCode!;
-      code = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
-      message = err.message;
+      [code, message] = PLAIN[status] ?? PLAIN[400]!;
+      const fastifyCode = (err as FastifyError).code;
+      if (fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'the body is not valid JSON';
     } else if (isUnavailable(err)) {
       status = 503;
       code = 'unavailable';
@@ -137,10 +169,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     } else {
       log.log('error', 'HTTP_ERROR', 'unexpected error while answering a request', { method: req.method, path: pathOf(req.url), error: errorText(err) });
     }
-    if (isApi(pathOf(req.url)) || pathOf(req.url) === '/metrics') {
-      return reply.code(status).send({ error: code, message, ...(issues.length > 0 ? { issues } : {}) });
-    }
-    return reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, message, true));
+    return answerError(req, reply, status, code, message, issues);
   });
 
   server.setNotFoundHandler((req, reply) => {
@@ -165,14 +194,14 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   server.get('/metrics', async (_req, reply) => reply.type(app.metrics.contentType).send(await app.metrics.render()));
 
   server.get('/login', async (req, reply) => {
-    const next = safeNext((req.query as Record<string, unknown>)['next']);
+    const next = signInTarget((req.query as Record<string, unknown>)['next']);
     if (signedIn(req)) return reply.redirect(next, 303);
     return reply.type('text/html; charset=utf-8').send(loginPage({ next }));
   });
 
   server.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const next = safeNext(body['next']);
+    const next = signInTarget(body['next']);
     const index = matchToken(typeof body['token'] === 'string' ? body['token'].trim() : null, tokens());
     if (index < 0) {
       log.log('info', 'HTTP_LOGIN_FAILED', 'sign-in with a token that is not configured', { remote: req.ip });

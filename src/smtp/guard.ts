@@ -7,22 +7,30 @@ import ipaddr from 'ipaddr.js';
  *
  * Refusals are counted per network (`networkOf`): an IPv6 host usually has a whole /64 to pick
  * addresses from, and one that probes return paths must not get a fresh allowance with each.
- * Connections stay counted per address: large senders put many MX hosts in one /64.
+ * Connections are counted per address and, with a higher limit, per network (`subnetOf`: an
+ * IPv4 /24 and an IPv6 /64 by default), so that neither a few dozen addresses of one network
+ * nor the addresses of one IPv6 /64 can take every slot.
  */
 
 export interface ClientLimits {
   readonly maxConnectionsPerIp: number;
+  /** Connections from one network (no limit when absent). */
+  readonly maxConnectionsPerNetwork?: number;
+  readonly networkPrefixV4?: number;
+  readonly networkPrefixV6?: number;
   readonly maxRefusedRcptPerIp: number;
   readonly refusedRcptWindowMs: number;
 }
 
-export type Admission = 'ok' | 'too-many-connections' | 'too-many-refusals';
+export type Admission = 'ok' | 'too-many-connections' | 'too-many-from-network' | 'too-many-refusals';
 
 /** Addresses with recent refusals kept at most; past this the oldest entries are dropped. */
 const MAX_TRACKED_ADDRESSES = 100_000;
 
 export class ClientTracker {
-  private readonly open = new Map<string, number>();
+  /** Open connections per address, and the network they were counted in when the first opened. */
+  private readonly open = new Map<string, { n: number; network: string }>();
+  private readonly openPerNetwork = new Map<string, number>();
   /** Times of recent refusals per address, oldest first, at most `maxRefusedRcptPerIp` kept. */
   private readonly refusals = new Map<string, number[]>();
 
@@ -34,22 +42,47 @@ export class ClientTracker {
 
   /** Counts a new connection from `ip`, unless the address is over one of its limits. */
   admit(ip: string, now: number): Admission {
+    const admission = this.check(ip, now);
+    if (admission !== 'ok') return admission;
+    const entry = this.open.get(ip);
+    const network = entry?.network ?? this.networkFor(ip);
+    this.open.set(ip, { n: (entry?.n ?? 0) + 1, network });
+    this.openPerNetwork.set(network, (this.openPerNetwork.get(network) ?? 0) + 1);
+    return 'ok';
+  }
+
+  /** What `admit` would say now, without counting anything. */
+  check(ip: string, now: number): Admission {
     if (this.blocked(ip, now)) return 'too-many-refusals';
-    const n = this.open.get(ip) ?? 0;
-    if (n >= this.limits.maxConnectionsPerIp) return 'too-many-connections';
-    this.open.set(ip, n + 1);
+    const entry = this.open.get(ip);
+    if ((entry?.n ?? 0) >= this.limits.maxConnectionsPerIp) return 'too-many-connections';
+    const inNetwork = this.openPerNetwork.get(entry?.network ?? this.networkFor(ip)) ?? 0;
+    if (inNetwork >= (this.limits.maxConnectionsPerNetwork ?? Infinity)) return 'too-many-from-network';
     return 'ok';
   }
 
   /** Forgets a connection counted by `admit`. */
   release(ip: string): void {
-    const n = this.open.get(ip) ?? 0;
-    if (n <= 1) this.open.delete(ip);
-    else this.open.set(ip, n - 1);
+    const entry = this.open.get(ip);
+    if (!entry) return;
+    if (entry.n <= 1) this.open.delete(ip);
+    else entry.n--;
+    const inNetwork = this.openPerNetwork.get(entry.network) ?? 0;
+    if (inNetwork <= 1) this.openPerNetwork.delete(entry.network);
+    else this.openPerNetwork.set(entry.network, inNetwork - 1);
   }
 
   connections(ip: string): number {
-    return this.open.get(ip) ?? 0;
+    return this.open.get(ip)?.n ?? 0;
+  }
+
+  /** Open connections from the network `ip` is counted in. */
+  networkConnections(ip: string): number {
+    return this.openPerNetwork.get(this.open.get(ip)?.network ?? this.networkFor(ip)) ?? 0;
+  }
+
+  private networkFor(ip: string): string {
+    return subnetOf(ip, this.limits.networkPrefixV4 ?? 24, this.limits.networkPrefixV6 ?? 64);
   }
 
   /** Records a refused recipient; true when the address's network has now reached its limit. */
@@ -111,4 +144,21 @@ export function networkOf(address: string): string {
   const v6 = parsed as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
   return `${v6.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+}
+
+/**
+ * The network connections are counted in: `192.0.2.0/24` for an IPv4 address (also written as
+ * IPv4-mapped IPv6) with `v4Prefix` 24, `2001:db8:1:2::/64` for an IPv6 address with `v6Prefix`
+ * 64. Anything unparseable counts as itself.
+ */
+export function subnetOf(address: string, v4Prefix: number, v6Prefix: number): string {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address.replace(/%.*$/, ''));
+  } catch {
+    return address;
+  }
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv4') return `${ipaddr.IPv4.networkAddressFromCIDR(`${parsed.toString()}/${v4Prefix}`).toString()}/${v4Prefix}`;
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/${v6Prefix}`).toString()}/${v6Prefix}`;
 }

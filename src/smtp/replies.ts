@@ -20,9 +20,12 @@ export const replies = {
   tempFail: { code: 451, text: () => '4.3.0 Temporary local problem, please try again later' },
   noRoom: { code: 452, text: () => '4.3.1 Insufficient system storage, please try again later' },
   tooManyFromIp: { code: 421, text: () => '4.7.0 Too many connections from your address, try again later' },
+  tooManyFromNetwork: { code: 421, text: () => '4.7.0 Too many connections from your network, try again later' },
   tooManyRefusals: { code: 421, text: () => '4.7.0 Too many refused recipients from your address, try again later' },
   tooManyCommands: { code: 421, text: () => '4.7.0 Too many commands without a mail transaction, closing connection' },
   tooManyBadCommands: { code: 421, text: () => '4.7.0 Too many bad commands, closing connection' },
+  idleTimeout: { code: 421, text: () => '4.4.2 Timeout: no mail moved, closing connection' },
+  idleEvicted: { code: 421, text: () => '4.7.0 Too many connections, closing this idle one, try again later' },
   sessionTooLong: { code: 421, text: () => '4.4.2 Session time limit reached, closing connection' },
   shuttingDown: { code: 421, text: () => '4.3.2 Service shutting down, try again later' },
 } as const satisfies Record<string, Reply>;

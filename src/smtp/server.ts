@@ -7,6 +7,7 @@ import { silentMetrics, type Metrics, type SmtpMessageResult } from '../metrics.
 import { parseCopyBytes } from '../dsn/mime.js';
 import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
 import { ClientTracker, networkOf } from './guard.js';
+import { evictionCandidate, IdleClock } from './idle.js';
 import { LogThrottle } from './log-throttle.js';
 import { HookedSMTPServer, type Connection, type ConnectionHooks, type Verdict } from './hooks.js';
 import { replies, smtpError, type Reply, type ReplyName } from './replies.js';
@@ -16,9 +17,10 @@ import { replies, smtpError, type Reply, type ReplyName } from './replies.js';
  * bounce domains, or to postmaster@ one of them: the receiver is never a relay. A message is
  * answered 250 only after it and its effects are committed; a database fault is a 451.
  *
- * Abuse limits (each in SmtpSettings): connections in all and per address, commands before
- * MAIL, bad commands, recipients per message, refused recipients per address and window,
- * command line length, header and message size, idle and total session time.
+ * Abuse limits (each in SmtpSettings): connections in all, per address and per network,
+ * commands before MAIL, bad commands, recipients per message, refused recipients per address and
+ * window, command line length, header and message size, idle time (see idle.ts: only moving
+ * mail counts) and total session time; near full, the longest idle session makes room.
  */
 
 export interface SmtpSettings {
@@ -36,6 +38,9 @@ export interface SmtpSettings {
   /** Connections the kernel queues until they are accepted. */
   readonly listenBacklog: number;
   readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerNetwork: number;
+  readonly networkPrefixV4: number;
+  readonly networkPrefixV6: number;
   readonly maxCommandsBeforeMail: number;
   readonly maxBadCommands: number;
   readonly maxRefusedRcptPerIp: number;
@@ -80,6 +85,11 @@ const REFUSAL_TEXT: Record<VerpRefusal, ReplyName> = {
 const BAD_COMMAND_CODES = new Set([500, 501, 502, 503, 504]);
 // `RCPT TO:<@relay,@relay:user@domain>`: smtp-server strips the route before onRcptTo.
 const SOURCE_ROUTE = /^RCPT\s+TO:\s*<\s*@/i;
+const ADMISSION_REFUSALS = {
+  'too-many-connections': ['connections-per-ip', 'tooManyFromIp'],
+  'too-many-from-network': ['connections-per-network', 'tooManyFromNetwork'],
+  'too-many-refusals': ['refused-rcpt-rate', 'tooManyRefusals'],
+} as const satisfies Record<string, readonly [string, ReplyName]>;
 const HEADER_END_CRLF = Buffer.from('\r\n\r\n');
 const HEADER_END_LF = Buffer.from('\n\n');
 
@@ -92,6 +102,12 @@ interface SessionState {
   badCommands: number;
   /** A received message is being stored: the session is not cut while this is true. */
   storing: boolean;
+  /** A message is being received (from DATA until it is answered). */
+  receiving: boolean;
+  clock: IdleClock;
+  busy(): boolean;
+  /** Closed to make room: not picked again while its connection ends. */
+  evicted: boolean;
   timer: NodeJS.Timeout | null;
 }
 
@@ -143,6 +159,13 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
     const v = verdict('sessionTooLong');
     state.connection.send(v.code, v.text, false);
   };
+  /** The idle clock ran out: no mail moved for `socketTimeoutMs`. */
+  const idle = (state: SessionState) => {
+    if (!sessions.has(state.connection.id)) return;
+    limit(state, 'idle', { limitMs: settings.socketTimeoutMs });
+    const v = verdict('idleTimeout');
+    state.connection.send(v.code, v.text, false);
+  };
 
   const hooks: ConnectionHooks = {
     opened(connection) {
@@ -153,12 +176,25 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
         commandsBeforeMail: 0,
         badCommands: 0,
         storing: false,
+        receiving: false,
+        clock: new IdleClock(() => settings.socketTimeoutMs, () => state.busy(), () => idle(state)),
+        busy: () => state.receiving || state.storing,
+        evicted: false,
         timer: null,
       };
       state.timer = setTimeout(() => cut(state), settings.maxSessionMs);
       state.timer.unref();
+      // Only for a connection that will be admitted: one over its address's or network's limit makes no room.
+      const welcome = tracker.check(state.ip, Date.now()) === 'ok';
+      const evicted = welcome ? evictionCandidate(sessions.values(), sessions.size + 1, settings.maxClients, settings.socketTimeoutMs) : null;
       sessions.set(connection.id, state);
       metrics.smtpSession();
+      if (evicted) {
+        evicted.evicted = true;
+        limit(evicted, 'near-full-idle', { idleMs: evicted.clock.idleFor(), sessions: sessions.size });
+        const v = verdict('idleEvicted');
+        evicted.connection.send(v.code, v.text, false);
+      }
     },
 
     command(connection, line) {
@@ -215,8 +251,9 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       const state = sessions.get(session.id);
       const admission = tracker.admit(session.remoteAddress, Date.now());
       if (admission !== 'ok') {
-        limit(state, admission === 'too-many-connections' ? 'connections-per-ip' : 'refused-rcpt-rate', { connections: tracker.connections(session.remoteAddress) });
-        return callback(smtpError(admission === 'too-many-connections' ? 'tooManyFromIp' : 'tooManyRefusals'));
+        const [name, reply] = ADMISSION_REFUSALS[admission];
+        limit(state, name, { connections: tracker.connections(session.remoteAddress), network: tracker.networkConnections(session.remoteAddress) });
+        return callback(smtpError(reply));
       }
       if (state) state.admitted = true;
       else tracker.release(session.remoteAddress);
@@ -228,6 +265,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       if (!state) return;
       sessions.delete(session.id);
       if (state.timer) clearTimeout(state.timer);
+      state.clock.stop();
       if (state.admitted) tracker.release(state.ip);
     },
 
@@ -252,9 +290,18 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       callback(refuseRcpt(REFUSAL_TEXT[check.reason], check.reason));
     },
 
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, answer) {
       const started = Date.now();
       const state = sessions.get(session.id);
+      if (state) state.receiving = true;
+      // Mail moved: the session's idle clock starts again once the message is answered.
+      const callback: typeof answer = (err, message) => {
+        if (state) {
+          state.receiving = false;
+          state.clock.progress();
+        }
+        answer(err, message);
+      };
       const { maxMessageBytes, maxHeaderBytes } = settings;
       const chunks: Buffer[] = [];
       let bytes = 0;
@@ -268,6 +315,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
       const header = new HeaderScan(maxHeaderBytes);
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
+        state?.clock.progress();
         header.feed(chunk);
         if (!overBudget && buffered + chunk.length > settings.maxBufferedBytes) {
           overBudget = true;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVIRONMENT } from '../../src/config.js';
-import { ClientTracker, networkOf } from '../../src/smtp/guard.js';
+import { ClientTracker, networkOf, subnetOf } from '../../src/smtp/guard.js';
 
 describe('client tracker', () => {
   const limits = { maxConnectionsPerIp: 2, maxRefusedRcptPerIp: 3, refusedRcptWindowMs: 1000 };
@@ -44,6 +44,33 @@ describe('client tracker', () => {
     // Connections: two per address, whatever the network.
     for (const a of ['2001:db8:1:3::1', '2001:db8:1:3::1', '2001:db8:1:3::2', '2001:db8:1:3::2']) expect(t.admit(a, 40)).to.equal('ok');
     expect(t.admit('2001:db8:1:3::1', 40)).to.equal('too-many-connections');
+  });
+
+  it('counts connections per network as well, an IPv4 /24 and an IPv6 /64 by default', () => {
+    const t = new ClientTracker({ ...limits, maxConnectionsPerNetwork: 3 });
+    for (const a of ['192.0.2.1', '192.0.2.1', '::ffff:192.0.2.200']) expect(t.admit(a, 0)).to.equal('ok');
+    expect(t.admit('192.0.2.77', 0)).to.equal('too-many-from-network');
+    expect(t.admit('192.0.3.1', 0)).to.equal('ok');
+    expect(t.networkConnections('192.0.2.9')).to.equal(3);
+    t.release('192.0.2.1');
+    expect(t.admit('192.0.2.77', 0)).to.equal('ok');
+    for (const a of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::3']) expect(t.admit(a, 0)).to.equal('ok');
+    expect(t.admit('2001:db8:1:2::4', 0)).to.equal('too-many-from-network');
+    expect(t.admit('2001:db8:1:3::4', 0)).to.equal('ok');
+    // A new prefix length applies to new networks; connections open stay counted where they were.
+    t.update({ ...limits, maxConnectionsPerNetwork: 3, networkPrefixV4: 32 });
+    expect(t.admit('192.0.2.1', 0)).to.equal('too-many-from-network');
+    expect(t.admit('192.0.2.5', 0)).to.equal('ok');
+  });
+
+  it('names the network connections are counted in', () => {
+    expect(subnetOf('192.0.2.7', 24, 64)).to.equal('192.0.2.0/24');
+    expect(subnetOf('::ffff:192.0.2.7', 24, 64)).to.equal('192.0.2.0/24');
+    expect(subnetOf('192.0.2.7', 32, 64)).to.equal('192.0.2.7/32');
+    expect(subnetOf('2001:DB8:0:1:2:3:4:5', 24, 64)).to.equal('2001:db8:0:1::/64');
+    expect(subnetOf('2001:db8:0:1:2:3:4:5', 24, 48)).to.equal('2001:db8::/48');
+    expect(subnetOf('fe80::1%eth0', 24, 64)).to.equal('fe80::/64');
+    expect(subnetOf('not an address', 24, 64)).to.equal('not an address');
   });
 
   it('names the network of an address', () => {

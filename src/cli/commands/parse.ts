@@ -4,6 +4,7 @@ import { envelopeSenderOf, parseMessage } from '../../dsn/parse.js';
 import type { ParsedReport } from '../../dsn/types.js';
 import { isProblem, planSources, readSources, type SourcePlan, type SourceProblem } from '../../import/sources.js';
 import { CliError } from '../context.js';
+import { terminalText } from '../text.js';
 
 /**
  * `rebond parse PATH...`: what the parser makes of messages on disk, for operators. Needs no
@@ -55,7 +56,7 @@ export function register(program: Command): void {
       const others = plan.skipped.length - named.length;
       if (others > 0) process.stderr.write(`rebond: ${others} file(s) in folders skipped: not a message or an mbox\n`);
       const { parsed, problems } = await parseAll(plan, paths.includes('-'));
-      for (const p of problems) process.stderr.write(`rebond: ${p.source}: ${p.error}\n`);
+      for (const p of problems) process.stderr.write(`rebond: ${terminalText(`${p.source}: ${p.error}`)}\n`);
       if (parsed.length === 0 && (named.length > 0 || problems.length > 0)) throw new CliError('nothing to parse', 1);
       write(format, parsed);
       // A path that names nothing readable is an error; files skipped inside a folder are not.
@@ -114,12 +115,12 @@ export function linesOf(file: string, report: ParsedReport): ParseLine[] {
 function write(format: Format, parsed: readonly Parsed[]): void {
   if (format === 'json') {
     const all = parsed.map(({ file, report }) => ({ file, ...report }));
-    process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+    process.stdout.write(`${terminalText(JSON.stringify(all, null, 2), true)}\n`);
     return;
   }
   const lines = parsed.flatMap(({ file, report }) => linesOf(file, report));
   if (format === 'jsonl') {
-    process.stdout.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    process.stdout.write(lines.map((l) => `${terminalText(JSON.stringify(l))}\n`).join(''));
     return;
   }
   const width = process.stdout.columns && process.stdout.columns > 60 ? process.stdout.columns : 160;
@@ -132,7 +133,8 @@ function write(format: Format, parsed: readonly Parsed[]): void {
     style: { head: [], border: [] },
   });
   for (const l of lines) {
-    table.push([l.file, l.format, l.kind, l.recipient ?? '-', l.status ?? '-', l.type ?? '-', l.statusSource ?? '-', l.description ?? (l.problems[0] ? `unparseable: ${l.problems[0]}` : '-')]);
+    const row = [l.file, l.format, l.kind, l.recipient ?? '-', l.status ?? '-', l.type ?? '-', l.statusSource ?? '-', l.description ?? (l.problems[0] ? `unparseable: ${l.problems[0]}` : '-')];
+    table.push(row.map((c) => terminalText(c)));
   }
   process.stdout.write(`${table.toString()}\n`);
   const counts = new Map<string, number>();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, httpProblems, type Config } from '../../config.js';
+import { ConfigError, devProblem, httpProblems, type Config } from '../../config.js';
 import { CliError, configFrom } from '../context.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -15,6 +15,9 @@ export function register(program: Command): void {
     .description('run the SMTP bounce receiver until SIGTERM or SIGINT; SIGHUP reloads the configuration')
     .action(async (_opts, command: Command) => {
       const config = configFrom(command);
+      // Development mode only on loopback: its VERP secret and HTTP token are public.
+      const dev = devProblem(config);
+      if (dev) throw new CliError(dev, 2);
       // Refused before anything is opened: the HTTP server needs a token.
       const problems = httpProblems(config);
       if (problems.length > 0) throw new CliError(new ConfigError(problems).message, 2);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import type { SuppressionRecord } from '../../services/suppression.js';
 import { CliError, out, withApp } from '../context.js';
-import { csv, parseChoice, parseSince } from '../output.js';
+import { csv, parseChoice, parseSince, terminalText } from '../output.js';
 
 /** Exit statuses of `suppression check`. */
 export const CHECK_EXIT = { clear: 0, suppressed: 1, usage: 2, unavailable: 3 } as const;
@@ -56,7 +56,7 @@ export function register(program: Command): void {
         for await (const s of app.suppressions.rows({ since })) {
           n++;
           if (format === 'csv') await write(csv(EXPORT_COLUMNS, [exportRow(s)], false));
-          else await write(`${JSON.stringify({ email: s.email, reason: s.reason, createdAt: s.createdAt, campaignId: s.campaignId, statusCode: s.statusCode, bounceId: s.bounceId, contactId: s.contactId })}\n`);
+          else await write(`${terminalText(JSON.stringify({ email: s.email, reason: s.reason, createdAt: s.createdAt, campaignId: s.campaignId, statusCode: s.statusCode, bounceId: s.bounceId, contactId: s.contactId }))}\n`);
         }
         if (opts.output) {
           await new Promise<void>((resolve, reject) => (stream as NodeJS.WritableStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
