@@ -11,10 +11,11 @@ export const ADDRESS = String.raw`[^\s<>()\[\]@,;:"'\\]{1,64}@[A-Za-z0-9\u00a0-\
 /**
  * A line that opens one recipient's block: the address alone or first on its line (bare, in
  * angle brackets, after a label such as `Recipient:`), followed by the end of the line or by
- * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `).
+ * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `). A label counts only when
+ * a separator (`:`, `=`, a space, `<`, a quote) follows it: `userx@a.example` is an address.
  */
 export const DEFAULT_INTRO = new RegExp(
-  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)?[ \t]*[:=]?[ \t]*"?<?(${ADDRESS})>?"?[ \t]*(?::|\.\.\.|,|;|[ \t]+on[ \t]|[ \t]*\(|[ \t]*\[|[ \t]*<mailto:|[ \t]+-|[ \t]*$)`,
+  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)(?=[ \t:=<"]))?[ \t]*[:=]?[ \t]*"?<?(${ADDRESS})>?"?[ \t]*(?::|\.\.\.|,|;|[ \t]+on[ \t]|[ \t]*\(|[ \t]*\[|[ \t]*<mailto:|[ \t]+-|[ \t]*$)`,
   'im',
 );
 
@@ -101,13 +102,14 @@ export function cleanAddress(value: string): string | null {
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? v : null;
 }
 
-const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*:?[ \t]*)<?(${ADDRESS})>?`, 'gi');
+const IN_SENTENCE = new RegExp(String.raw`\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)(?:[ \t]{0,20}:[ \t]{0,20}<?|[ \t]{1,20}<?|<)(${ADDRESS})>?`, 'gi');
 const ANGLED = new RegExp(String.raw`<(${ADDRESS})>`, 'g');
 const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
 const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;
 
 /**
- * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ..."), else
+ * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ...", a label
+ * followed by a separator: "tom@x" is not "m@x"), else
  * in angle brackets, else (at most three) anywhere, for reports that put no address at the start
  * of a line. Never the report's own addresses, nor postmaster-like ones.
  */

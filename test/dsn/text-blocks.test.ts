@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import { DEFAULT_INTRO, proseRecipients, recipientBlocks } from '../../src/dsn/text-blocks.js';
+
+describe('addresses after a label', () => {
+  it('a label word glued to the local part is part of the address', () => {
+    const text = 'userx@a.example\n  550 no such user\ntom@a.example\n  550 no such user\ntony.smith@a.example\n  550 no such user\nrecipientlist@a.example\n  550\n';
+    expect(recipientBlocks(text, new Set()).map((b) => b.recipient)).to.deep.equal(['userx@a.example', 'tom@a.example', 'tony.smith@a.example', 'recipientlist@a.example']);
+  });
+
+  it('a label followed by a separator is still a label', () => {
+    const lines = ['Recipient: a@x.example', 'To: <b@x.example>', 'user c@x.example', 'Address:d@x.example', 'rcpt to:<e@x.example>'];
+    expect(lines.map((l) => DEFAULT_INTRO.exec(l)?.[1])).to.deep.equal(['a@x.example', 'b@x.example', 'c@x.example', 'd@x.example', 'e@x.example']);
+  });
+
+  it('in sentences too', () => {
+    expect(proseRecipients('Delivery failed: user.anna@b.example (mailbox unavailable)', new Set())).to.deep.equal(['user.anna@b.example']);
+    expect(proseRecipients('Could not deliver: to-do@b.example', new Set())).to.deep.equal(['to-do@b.example']);
+    expect(proseRecipients('Delivery failed for user:<sam@b.example>', new Set())).to.deep.equal(['sam@b.example']);
+  });
+});
