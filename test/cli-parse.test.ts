@@ -81,7 +81,7 @@ describe('rebond parse', () => {
       expect(r.status, r.stderr).to.equal(0);
       expect(jsonl(r.stdout).map((l) => [l['file'], l['kind'], l['recipient']])).to.deep.equal([
         [`${mbox}#1`, 'bounce', 'adam@far.example'],
-        [`${mbox}#2`, 'autoreply', null],
+        [`${mbox}#2`, 'autoreply', 'ole.schmidt@firma-h.example'],
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -72,7 +72,8 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
     const attachedText: string[] = [];
     for (const att of parsed.attachments as Attachment[]) {
       const type = (att.contentType || '').toLowerCase();
-      if (type === 'text/plain' && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
+      // application/json: an event notification (Amazon SES) sent as a JSON part or body.
+      if ((type === 'text/plain' || type === 'application/json') && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
       else if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
       else if (type === 'message/feedback-report') feedbackReports.push(decodeText(att.content, false));
       else if (ORIGINAL_TYPES.has(type)) {
