@@ -39,7 +39,7 @@ export const FAILURE_SUBJECTS: readonly RegExp[] = [
 export const DELAY_SUBJECTS: readonly RegExp[] = [
   /\(delay\)|delivery (has been )?delayed|delayed mail|delivery delay|still being retried|^warning: (could not send|message .* delayed)|mail delivery warning|delivery status notification: warning|^delayed\b|zustellung verz[öo]gert|remise diff[ée]r[ée]e/i,
 ];
-const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
+const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|(has|have) not been delivered yet|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|(delivery|further) attempts will continue|\bwill (be )?retr(y|ied)\b|(will|shall) (try|attempt) (to deliver|delivery) (again|later)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
 
 /** A warning that delivery is still being tried (subject or wording), not a failure. */
 export const textSaysDelay = memo('textSaysDelay', (mail: MailView): boolean => {
