@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_INTRO, proseRecipients, recipientBlocks } from '../../src/dsn/text-blocks.js';
+import { DEFAULT_INTRO, isExampleAddress, proseRecipients, recipientBlocks } from '../../src/dsn/text-blocks.js';
 
 describe('addresses after a label', () => {
   it('a label word glued to the local part is part of the address', () => {
@@ -16,5 +16,18 @@ describe('addresses after a label', () => {
     expect(proseRecipients('Delivery failed: user.anna@b.example (mailbox unavailable)', new Set())).to.deep.equal(['user.anna@b.example']);
     expect(proseRecipients('Could not deliver: to-do@b.example', new Set())).to.deep.equal(['to-do@b.example']);
     expect(proseRecipients('Delivery failed for user:<sam@b.example>', new Set())).to.deep.equal(['sam@b.example']);
+  });
+});
+
+describe('addresses that are not recipients', () => {
+  it('documentation examples and daemons', () => {
+    expect(['user@example.com', 'you@yourdomain.com', 'postmaster@isp.example', 'mailer-daemon@mx.example', 'john.doe@example.org'].filter((a) => !isExampleAddress(a))).to.deep.equal([]);
+    expect(['user@isp.example', 'anna@example.com', 'userx@example.com'].filter((a) => isExampleAddress(a))).to.deep.equal([]);
+  });
+
+  it('the To: of a header summary, help text and mailto: links', () => {
+    const text = ['From: Reports <daemon@mx.example>', 'To: copy@isp.example', 'Subject: Undelivered', '', 'Failed:', '  real@isp.example', '  550 5.1.1 unknown', '', 'Example:', 'user@example.com', 'Help: postmaster@isp.example'].join('\n');
+    expect(recipientBlocks(text, new Set()).map((b) => b.recipient)).to.deep.equal(['real@isp.example']);
+    expect(proseRecipients('Could not deliver. Write to <mailto:help@isp.example> or see mailto:desk@isp.example', new Set())).to.deep.equal([]);
   });
 });
