@@ -112,8 +112,8 @@ const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
 const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;
 
 /** Header lines of a summary: `To:`/`Cc:` with an address, next to `From:`, `Subject:`, `Date:`... */
-const SUMMARY_ADDRESS = /^[ \t]*>?[ \t]*(?:to|cc):/i;
-const SUMMARY_LINE = /^[ \t]*>?[ \t]*(?:from|subject|date|sent|cc|to|reply-to|message-id|return-path):[ \t]*\S/i;
+const SUMMARY_ADDRESS = /^[ \t]{0,20}(?:>[ \t]{0,20})?(?:to|cc):/i;
+const SUMMARY_LINE = /^[ \t]{0,20}(?:>[ \t]{0,20})?(?:from|subject|date|sent|cc|to|reply-to|message-id|return-path):[ \t]{0,20}\S/i;
 
 /**
  * Addresses that help text writes and that are never a failed recipient: the daemons, and the

@@ -30,4 +30,12 @@ describe('addresses that are not recipients', () => {
     expect(recipientBlocks(text, new Set()).map((b) => b.recipient)).to.deep.equal(['real@isp.example']);
     expect(proseRecipients('Could not deliver. Write to <mailto:help@isp.example> or see mailto:desk@isp.example', new Set())).to.deep.equal([]);
   });
+
+  it('costs linear time next to hostile lines', () => {
+    const long = `${' '.repeat(200_000)}>${' '.repeat(200_000)}x`;
+    const start = process.hrtime.bigint();
+    recipientBlocks(`${long}\nTo: a@isp.example\n${long}\nuser${'x'.repeat(900)}@isp.example\n`, new Set());
+    proseRecipients(`to${' '.repeat(30_000)}user${' :'.repeat(10_000)}`, new Set());
+    expect(Number(process.hrtime.bigint() - start) / 1e6).to.be.below(1000);
+  });
 });
