@@ -38,6 +38,13 @@ describe('rebond parse', () => {
     ]);
   });
 
+  it('reads standard input as one message, even one that starts with a From_ line', () => {
+    const raw = readFileSync(join(SAMPLES, 'postfix-saved-with-from-lines.eml'), 'utf8');
+    const r = runCli(['parse', '--format', 'jsonl', '-'], {}, raw);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(jsonl(r.stdout).map((l) => [l['file'], l['recipient'], l['status']])).to.deep.equal([['-', 'odile.ferrand@larkspur-mail.example', '5.1.1']]);
+  });
+
   it('prints the whole parse of each message as JSON', () => {
     const r = runCli(['parse', '--format', 'json', join('samples', 'gmail-address-not-found.eml'), join('samples', 'arf-abuse-complaint.eml')]);
     expect(r.status, r.stderr).to.equal(0);
@@ -74,7 +81,7 @@ describe('rebond parse', () => {
       expect(r.status, r.stderr).to.equal(0);
       expect(jsonl(r.stdout).map((l) => [l['file'], l['kind'], l['recipient']])).to.deep.equal([
         [`${mbox}#1`, 'bounce', 'adam@far.example'],
-        [`${mbox}#2`, 'autoreply', null],
+        [`${mbox}#2`, 'autoreply', 'ole.schmidt@firma-h.example'],
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { createApp, type App } from '../src/app.js';
 import { contactKey, encodeReturnPath } from '../src/domain/verp.js';
+import { parseMessage } from '../src/dsn/parse.js';
 import { silentLogger } from '../src/logger.js';
+import { identify } from '../src/services/identify.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
 import { describeEachDatabase, resetDatabase } from './helpers/db.js';
 import { makeDsn } from './helpers/dsn.js';
@@ -121,5 +123,18 @@ describeEachDatabase('identification fallback', (slot) => {
     expect(result).to.include({ kind: 'complaint', status: 'processed' });
     expect(await app.db.knex('bounces').first()).to.include({ kind: 'complaint', campaign_id: 'fbl', recipient: email });
     expect((await app.db.knex('suppressions').where({ email })).map((s) => s.reason)).to.deep.equal(['complaint']);
+  });
+});
+
+describe('identification of an auto-reply', () => {
+  const settings = { prefix: 'bounce', domains: [TEST_DOMAIN], secret: 'an auto-reply test secret' };
+
+  it('names the contact that replied, through the report recipient', async () => {
+    const rp = encodeReturnPath(settings, 'spring', 'erin@company.example');
+    const raw = `From: Erin <Erin@Company.example>\r\nTo: ${rp}\r\nSubject: Out of Office: Spring news\r\nAuto-Submitted: auto-replied\r\n\r\nI am away until Monday.\r\n`;
+    const report = await parseMessage(Buffer.from(raw), { mailFrom: '' });
+    const [target] = identify(settings, [rp], report, Buffer.from(raw));
+    expect(target).to.include({ campaignId: 'spring', contactKey: contactKey('erin@company.example'), email: 'erin@company.example' });
+    expect(target!.report).to.include({ recipient: 'erin@company.example', kind: 'autoreply', status: null, type: null });
   });
 });

@@ -83,6 +83,32 @@ describe('import sources', () => {
     expect(items[2]!.bytesRead).to.equal(plan.totalBytes);
   });
 
+  it('reads an .eml file as one message, whatever From lines it holds, without its leading From_ line', async () => {
+    const body = dsnFor('c1', 'one@example.org', '5.1.1').replace('Your message could not be delivered', '\nFrom alice@example.org Mon Dec  7 18:00:00 2026\nSubject: quoted\n\nFrom the desk of Alice');
+    writeFileSync(join(dir, 'saved.eml'), `From MAILER-DAEMON Tue Dec  8 01:00:00 2026\n${body}`);
+    const plan = await planSources([join(dir, 'saved.eml')]);
+    const items: SourceMessage[] = [];
+    for await (const item of readSources(plan)) if (!isProblem(item)) items.push(item);
+    expect(items.map((m) => m.source)).to.deep.equal([join(dir, 'saved.eml')]);
+    expect(items[0]!.raw.toString()).to.match(/^Return-Path|^From: /).and.contain('From the desk of Alice');
+  });
+
+  it('splits a file that starts with a From_ line only on proper separators; one message is the file', async () => {
+    const a = dsnFor('c1', 'p1@example.org', '5.1.1');
+    const b = dsnFor('c1', 'p2@example.org', '5.1.1');
+    // mboxo: body lines starting with "From " are not escaped; none of them is a separator.
+    const quoted = a.replace('Your message could not be delivered', 'From the desk of Alice, 8 Dec 2026 10:00:00\n\nFrom bob Mon Dec  7 18:00:00 2026\nnot a header');
+    writeFileSync(join(dir, 'one-saved'), `From MAILER-DAEMON Tue Dec  8 01:00:00 2026\n${quoted}`);
+    writeFileSync(join(dir, 'two-saved'), `From MAILER-DAEMON Tue Dec  8 01:00:00 2026\n${quoted}\nFrom MAILER-DAEMON Tue Dec  8 02:00:00 2026\n${b}`);
+    const plan = await planSources([join(dir, 'one-saved'), join(dir, 'two-saved')]);
+    expect(plan.files.map((f) => f.kind)).to.deep.equal(['mbox', 'mbox']);
+    const items: SourceMessage[] = [];
+    for await (const item of readSources(plan)) if (!isProblem(item)) items.push(item);
+    expect(items.map((m) => m.source.replace(dir, ''))).to.deep.equal(['/one-saved', '/two-saved#1', '/two-saved#2']);
+    expect(items[0]!.raw.toString()).to.contain('From the desk of Alice').and.contain('\nFrom bob Mon Dec  7 18:00:00 2026\nnot a header');
+    expect(items[2]!.raw.toString()).to.contain('p2@example.org').and.not.contain('p1@example.org');
+  });
+
   it('rebuilds the envelope from the headers: signed return paths as recipients, Date: as the date', () => {
     const rp = encodeReturnPath(settings, 'c9', 'x@example.org');
     const raw = Buffer.from(`Return-Path: <>\nDelivered-To: ${rp}\nX-Original-To: someone@else.example\nTo: "Bounces" <${rp.toUpperCase()}>,\n postmaster@${TEST_DOMAIN}\nDate: Wed, 25 Nov 2026 12:00:00 +0000 (UTC)\nSubject: x\n\nbody\n`);

@@ -1,4 +1,5 @@
 import { simpleParser, type Attachment } from 'mailparser';
+import { htmlToText } from './html-text.js';
 
 /**
  * What the decoders see of a message: its headers, its readable text, and the machine-readable
@@ -70,7 +71,8 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
   try {
     const parsed = await simpleParser(raw, {
       keepDeliveryStatus: true,
-      skipHtmlToText: false,
+      // HTML is reduced to text by htmlToText (line breaks for blocks and cells, linear time).
+      skipHtmlToText: true,
       skipTextToHtml: true,
       skipTextLinks: true,
       skipImageLinks: true,
@@ -87,9 +89,12 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
     const originalHeaders: string[] = [];
     const embedded: Buffer[] = [];
     const attachedText: string[] = [];
+    const attachedHtml: string[] = [];
     for (const att of parsed.attachments as Attachment[]) {
       const type = (att.contentType || '').toLowerCase();
-      if (type === 'text/plain' && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
+      // application/json: an event notification (Amazon SES) sent as a JSON part or body.
+      if ((type === 'text/plain' || type === 'application/json') && att.content.length <= MAX_TEXT) attachedText.push(att.content.toString('utf8'));
+      else if (type === 'text/html' && att.content.length <= MAX_TEXT * 2) attachedHtml.push(att.content.toString('utf8'));
       else if (DSN_TYPES.has(type)) deliveryStatus.push(decodeText(att.content, type === 'message/global-delivery-status'));
       else if (type === 'message/feedback-report') feedbackReports.push(decodeText(att.content, false));
       else if (ORIGINAL_TYPES.has(type)) {
@@ -100,7 +105,10 @@ export async function readMail(input: Buffer, limits: MimeLimits = DEFAULT_MIME_
     // A notification sent as a text attachment ("details.txt"), or a multipart whose boundary
     // matches nothing: read what there is rather than an empty text.
     let body = parsed.text ?? '';
+    // A report in HTML only (or with an empty text part): its text, read like a text report.
+    if (!body.trim() && typeof parsed.html === 'string' && parsed.html.trim()) body = htmlToText(parsed.html);
     if (!body.trim() && attachedText.length > 0) body = attachedText.join('\n');
+    if (!body.trim() && attachedHtml.length > 0) body = htmlToText(attachedHtml.join('\n'));
     if (!body.trim() && parsed.attachments.length === 0) body = bodyOf(raw);
     const text = body.slice(0, MAX_TEXT);
     const problems = parsed.headerLines.length === 0 ? ['no header found: not an email message'] : [];

@@ -5,6 +5,7 @@ import { DECODERS } from './decoders/index.js';
 import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.js';
 import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase, namedCondition, RETRIES_EXPIRED } from './phrases.js';
+import { mailboxFullCode } from './quota.js';
 import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
@@ -138,7 +139,7 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
   // A recipient group without an Action: its status class says what happened.
   const statusClass = leadingCode(raw.status)?.cls;
   const kind = kindOfAction(raw.action) ?? messageKindHint ?? (statusClass === 2 ? 'delivery' : 'bounce');
-  const chosen = chooseStatus(raw, kind);
+  const chosen = withQuotaRule(chooseStatus(raw, kind), raw, kind);
   let status: string | null = chosen?.code ?? null;
   let statusSource: StatusSource | null = chosen?.source ?? null;
   let type: RecipientReport['type'] = null;
@@ -261,6 +262,13 @@ function expiredCause(raw: RawRecipient, kind: ReportKind, status: StatusCode | 
   }
   const named = namedCondition(all);
   return named ? { code: named, source: 'phrase' } : null;
+}
+
+/** A failure whose wording says the mailbox is full is `X.2.2`, whatever vaguer code it has. */
+function withQuotaRule(chosen: { code: string; source: StatusSource } | null, raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
+  if (!chosen || (kind !== 'bounce' && kind !== 'delay')) return chosen;
+  const full = mailboxFullCode(chosen.code, raw.diagnostic, raw.text);
+  return full ? { code: full, source: 'phrase' } : chosen;
 }
 
 /** The most specific of several codes; the first one written among equals. */

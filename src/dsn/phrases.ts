@@ -1,3 +1,5 @@
+import { MAILBOX_FULL } from './quota.js';
+
 /**
  * Unambiguous phrases that name a failure when a report carries no enhanced status code, as
  * data. Each gives the subject and detail (RFC 3463); the class comes from the report (a failed
@@ -36,6 +38,8 @@ export function namedCondition(text: string): string | null {
 }
 
 export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
+  // The mailbox is full, in every wording and language (quota.ts).
+  [MAILBOX_FULL, '2.2'],
   // The mailbox is full (before "user unknown": "mailbox for user X is full").
   [/\b(mailbox|inbox|mail ?box|mailfolder|mail folder|account|disk|storage|user)\b[^.\n]{0,40}?\b(is |was )?(full|over ?quota|over the quota|exceeded)\b|\bquota (exceeded|exceed|full)|\bover quota\b|\bexceeded (his|her|their|the|its) (storage|quota|mailbox)|insufficient (disk )?(space|storage)|\bmailbox size limit|\bmailbox (size )?exceeds\b|\bpostfach (ist )?voll|\bbo[iî]te (aux lettres )?(est )?pleine|\bcasella (di posta )?piena|\bbuz[oó]n (est[aá] )?lleno/i, '2.2'],
   // The mailbox exists but does not take mail.

@@ -1,4 +1,5 @@
 import type { MailView } from './mime.js';
+import { ORIGINAL_FOLLOWS, section } from './text-blocks.js';
 import type { DecodeContext } from './types.js';
 
 /**
@@ -39,7 +40,7 @@ export const FAILURE_SUBJECTS: readonly RegExp[] = [
 export const DELAY_SUBJECTS: readonly RegExp[] = [
   /\(delay\)|delivery (has been )?delayed|delayed mail|delivery delay|still being retried|^warning: (could not send|message .* delayed)|mail delivery warning|delivery status notification: warning|^delayed\b|zustellung verz[öo]gert|remise diff[ée]r[ée]e/i,
 ];
-const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
+const DELAY_TEXT = /this is (a warning message only|just a warning)|you do not need to resend your message|(has not yet been|hasn't been|not yet been) delivered|(has|have) not been delivered yet|still (trying|being retried)|will (keep )?(retry|try)(ing)? (for|until|again)|gmail will retry|will continue (attempting|trying)|(delivery|further) attempts will continue|\bwill (be )?retr(y|ied)\b|(will|shall) (try|attempt) (to deliver|delivery) (again|later)|delivery incomplete|temporary problem delivering|no need to (take action|resend)|delayed? (for|more than) \d+ (hours?|minutes?|days?)/i;
 
 /** A warning that delivery is still being tried (subject or wording), not a failure. */
 export const textSaysDelay = memo('textSaysDelay', (mail: MailView): boolean => {
@@ -62,7 +63,7 @@ export const CHALLENGE_SUBJECTS: readonly RegExp[] = [
   /(verify|confirm) (your|that you are) (human|a human|sender|e-?mail|message|address)/i,
   /challenge[- ]response|spam ?arrest|boxtrapper|sender verification|verification (required|needed|request)|awaiting (your )?(verification|confirmation)|message (is )?(held|pending|on hold)/i,
 ];
-const CHALLENGE_TEXT = /challenge[- ]response|spam ?arrest|boxtrapper|mailvalidator|(verify|confirm) (that )?you are (a )?(real )?(person|human|sender)|to (have|get) your (message|e-?mail) delivered,? (please )?(click|reply|visit)|click (on )?the (following )?link (below )?to (verify|confirm|release|deliver)|only accepts? (mail|e-?mail|messages) from (approved|verified|known) senders|add you to (my|the) (list of )?(approved|allowed|verified) senders/i;
+const CHALLENGE_TEXT = /challenge[- ]response|spam ?arrest|boxtrapper|mailvalidator|(verify|confirm) (that )?you are (a )?(real )?(person|human|sender)|to (have|get) your (message|e-?mail) delivered,? (please )?(click|reply|visit)|click (on )?the (following )?link (below )?to (verify|confirm|release|deliver)|only accepts? (mail|e-?mail|messages) from (approved|verified|known) senders|add you to (my|the) (list of )?(approved|allowed|verified) senders|\b(white ?list|allow ?list|approved senders?|safe senders?)( list)? (confirmation|request|verification)|\badd (yourself|your address) to (my|the|our) (white ?list|allow ?list|approved senders)|\bconfirm (that )?you (sent|are the sender of) (this|the|your) (message|e-?mail)|\byour (message|e-?mail) (is|has been|was|will be) (held|quarantined|kept) (until|pending|awaiting)/i;
 
 /** Out-of-office wording, for auto-replies that carry no header or subject marker. */
 const AUTOREPLY_TEXT = /\b(out of (the )?office|away from (the|my) (office|desk|e-?mail)|on (annual |parental |sick |maternity )?leave\b|limited access to (my )?e-?mail|i am (currently )?(away|out|travell?ing|on (vacation|holiday))|i('m| am) (currently )?(away|out of)|will (be )?(back|returning) (on|in|after)|(je suis|je serai) absente?|ich bin (bis|vom|ab|derzeit|zurzeit) [^.\n]{0,40}(nicht|abwesend|im urlaub)|estar[ée] fuera|sar[òo] fuori|ik ben (afwezig|met vakantie))/i;
@@ -121,7 +122,10 @@ export function isDeliveryReport(mail: MailView): boolean {
 
 /** A bounce by its envelope or headers (not by its content): the issue's "is a bounce". */
 export const looksLikeBounce = memo('looksLikeBounce', (mail: MailView, context: DecodeContext): boolean => {
-  if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail)) return true;
+  if (isDeliveryReport(mail)) return true;
+  // A challenge sent as a failure report (daemon sender, "Undeliverable" subject) is not one.
+  if (looksLikeChallenge(mail)) return false;
+  if (fromDaemon(mail) || hasFailureSubject(mail)) return true;
   if (mail.headers.has('x-failed-recipients')) return true;
   // The null sender alone: only when the text speaks of a failed delivery, and not of an absence.
   if (context.mailFrom !== '' || looksLikeAutoreply(mail) || looksLikeChallenge(mail)) return false;
@@ -140,7 +144,10 @@ export const looksLikeAutoreply = memo('looksLikeAutoreply', (mail: MailView): b
 
 export const looksLikeChallenge = memo('looksLikeChallenge', (mail: MailView): boolean => {
   if (['x-boxtrapper', 'x-spamarrest-noauth', 'x-challenge', 'x-challenge-response', 'x-mailvalidator'].some((h) => mail.headers.has(h))) return true;
-  // A bounce quoting a message that asks to click a link (a double opt-in) is still a bounce.
-  if (isDeliveryReport(mail) || fromDaemon(mail) || hasFailureSubject(mail) || mail.headers.has('x-failed-recipients')) return false;
+  if (isDeliveryReport(mail)) return false;
+  // Dressed as a failure report (daemon sender, failure subject): a challenge only when the
+  // report's own text asks for the confirmation; a bounce quoting a message that asks to click a
+  // link (a double opt-in) is still a bounce.
+  if (fromDaemon(mail) || hasFailureSubject(mail) || mail.headers.has('x-failed-recipients')) return CHALLENGE_TEXT.test(section(mail.text.slice(0, 8000), null, ORIGINAL_FOLLOWS));
   return CHALLENGE_SUBJECTS.some((re) => re.test(mail.subject)) || CHALLENGE_TEXT.test(mail.text.slice(0, 8000));
 });

@@ -11,10 +11,11 @@ export const ADDRESS = String.raw`[^\s<>()\[\]@,;:"'\\]{1,64}@[A-Za-z0-9\u00a0-\
 /**
  * A line that opens one recipient's block: the address alone or first on its line (bare, in
  * angle brackets, after a label such as `Recipient:`), followed by the end of the line or by
- * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `).
+ * what MTAs put after it (`:`, `...`, `,`, ` on <date>`, `(`, ` - `). A label counts only when
+ * a separator (`:`, `=`, a space, `<`, a quote) follows it: `userx@a.example` is an address.
  */
 export const DEFAULT_INTRO = new RegExp(
-  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)[ \t]*)?(?:[:=][ \t]*)?"?<?(${ADDRESS})>?"?(?:[ \t]*(?::|\.\.\.|,|;|\(|\[|<mailto:|$)|[ \t]+(?:on[ \t]|-))`,
+  String.raw`^[ \t]*(?:[-*>][ \t]*)?(?:(?:(?:final[- ]|original[- ])?(?:recipient|addressee)(?:[- ]address)?s?|address|user|to|rcpt(?:[ \t]+to)?)(?=[ \t:=<"])[ \t]*)?(?:[:=][ \t]*)?"?<?(${ADDRESS})>?"?(?:[ \t]*(?::|\.\.\.|,|;|\(|\[|<mailto:|$)|[ \t]+(?:on[ \t]|-))`,
   'im',
 );
 
@@ -67,11 +68,15 @@ export function recipientBlocks(text: string, exclude: ReadonlySet<string>, intr
   const lines = text.split(/\r\n|\r|\n/);
   // First pass: the recipients. Second: each line goes to the recipient it names (a transcript
   // line `<<< 550 <a@x>... User unknown` belongs to a@x wherever it is), else to the current one.
-  const openers = lines.map((line): string | null => {
+  const openers = lines.map((line, i): string | null => {
     if (line.length > 1000 || !line.includes('@')) return null;
     const m = re.exec(line);
     const address = m ? cleanAddress(m[1]!) : null;
-    return address && !exclude.has(address) ? address : null;
+    if (!address || exclude.has(address) || isExampleAddress(address)) return null;
+    // `To: a@x` among `From:`, `Subject:`, `Date:` lines: a header summary (the report's own
+    // headers, a quoted message), not a line about a failed recipient.
+    if (SUMMARY_ADDRESS.test(line) && (SUMMARY_LINE.test(lines[i - 1] ?? '') || SUMMARY_LINE.test(lines[i + 1] ?? ''))) return null;
+    return address;
   });
   const known: string[] = [];
   for (const a of openers) if (a && !known.includes(a) && known.length < 100) known.push(a);
@@ -102,13 +107,28 @@ export function cleanAddress(value: string): string | null {
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? v : null;
 }
 
-const IN_SENTENCE = new RegExp(String.raw`(?:\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)\b[ \t]*(?::[ \t]*)?)<?(${ADDRESS})>?`, 'gi');
+const IN_SENTENCE = new RegExp(String.raw`\b(?:to|for|recipients?|address(?:ee)?|user|mailbox|rcpt to)(?:[ \t]{0,20}:[ \t]{0,20}<?|[ \t]{1,20}<?|<)(${ADDRESS})>?`, 'gi');
 const ANGLED = new RegExp(String.raw`<(${ADDRESS})>`, 'g');
 const ANYWHERE = new RegExp(String.raw`(?<![\w.+-])(${ADDRESS})`, 'g');
 const NOT_A_RECIPIENT = /^(postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help|helpdesk)@/i;
 
+/** Header lines of a summary: `To:`/`Cc:` with an address, next to `From:`, `Subject:`, `Date:`... */
+const SUMMARY_ADDRESS = /^[ \t]{0,20}(?:>[ \t]{0,20})?(?:to|cc):/i;
+const SUMMARY_LINE = /^[ \t]{0,20}(?:>[ \t]{0,20})?(?:from|subject|date|sent|cc|to|reply-to|message-id|return-path):[ \t]{0,20}\S/i;
+
 /**
- * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ..."), else
+ * Addresses that help text writes and that are never a failed recipient: the daemons, and the
+ * examples of documentation (`user@example.com`, `you@yourdomain.com`).
+ */
+const EXAMPLE = /^(?:postmaster|mailer-daemon|(?:user|username|user\.name|name|someone|somebody|you|yourname|your\.name|john\.doe|jane\.doe|jdoe|foo|bar|recipient|address|email|e-mail|mailbox|info)@(?:example\.(?:com|net|org|tld)|(?:your|my)?domain\.(?:com|tld|example)|host\.(?:com|tld)))(?:@|$)/i;
+
+export function isExampleAddress(address: string): boolean {
+  return EXAMPLE.test(address);
+}
+
+/**
+ * Recipients named in sentences ("delivery to <a@x> failed", "Your message to a@x ...", a label
+ * followed by a separator: "tom@x" is not "m@x"), else
  * in angle brackets, else (at most three) anywhere, for reports that put no address at the start
  * of a line. Never the report's own addresses, nor postmaster-like ones.
  */
@@ -118,7 +138,10 @@ export function proseRecipients(text: string, exclude: ReadonlySet<string>): str
     const found: string[] = [];
     for (const m of capped.matchAll(re)) {
       const a = cleanAddress(m[1]!);
-      if (a && !exclude.has(a) && !NOT_A_RECIPIENT.test(a) && !found.includes(a)) found.push(a);
+      const at = m.index + m[0].indexOf(m[1]!);
+      // A link in help text (`mailto:help@isp.example`) names no recipient.
+      const link = /mailto:$/i.test(capped.slice(Math.max(0, at - 7), at));
+      if (a && !link && !exclude.has(a) && !NOT_A_RECIPIENT.test(a) && !isExampleAddress(a) && !found.includes(a)) found.push(a);
       if (found.length >= 20) break;
     }
     if (found.length > 0 && (re !== ANYWHERE || found.length <= 3)) return found;

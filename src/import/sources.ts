@@ -1,14 +1,15 @@
-import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { mboxReader } from 'mbox-reader';
+import { readMbox, withoutFromLine } from './mbox.js';
 
 /**
  * Where imported messages come from: `.eml` files, folders (walked recursively, in name order,
  * hidden entries skipped), Maildir folders (the files in `cur/` and `new/`, and Maildir++
- * sub-folders such as `.Bounces/`), and mbox files (a file ending in `.mbox` or `.mbx`, or any
- * file whose first line starts with `From `). mbox files are split on their `From ` lines by
- * mbox-reader, which also undoes the `>From ` quoting of body lines (mboxrd).
+ * sub-folders such as `.Bounces/`), and mbox files (a file ending in `.mbox` or `.mbx`, or a
+ * file other than `.eml` whose first line starts with `From `). An `.eml` file is one message,
+ * whatever its body quotes; one that begins with a `From ` line is read without it. mbox files
+ * are split on their separator lines only (`From sender date` followed by a header: see
+ * mbox.ts); a file that is not named `.mbox` and holds one message is reported as the file.
  */
 
 export type SourceKind = 'eml' | 'mbox';
@@ -69,8 +70,11 @@ export async function isMaildir(path: string): Promise<boolean> {
 /** What a file holds: one message, an mbox, or nothing to import. */
 export async function kindOfFile(path: string, explicit: boolean): Promise<SourceKind | null> {
   const start = (await head(path, 256)).toString('latin1');
-  if (start.startsWith('From ') || MBOX_EXTENSIONS.has(extname(path).toLowerCase())) return 'mbox';
-  if (extname(path).toLowerCase() === '.eml' || explicit) return 'eml';
+  const ext = extname(path).toLowerCase();
+  if (MBOX_EXTENSIONS.has(ext)) return 'mbox';
+  if (ext === '.eml') return 'eml';
+  if (start.startsWith('From ')) return 'mbox';
+  if (explicit) return 'eml';
   // Inside a folder, a file without the .eml name is taken when it starts like a message.
   return /^[\x21-\x39\x3b-\x7e]+:/.test(start) ? 'eml' : null;
 }
@@ -140,16 +144,22 @@ export async function* readSources(plan: SourcePlan): AsyncGenerator<SourceMessa
   for (const file of plan.files) {
     try {
       if (file.kind === 'eml') {
-        const raw = await readFile(file.path);
+        const raw = withoutFromLine(await readFile(file.path));
         done += file.size;
         yield { raw, source: file.path, date: null, bytesRead: done };
         continue;
       }
+      // Each message is held until the next one is found: a file not named .mbox that holds a
+      // single message is reported as the file itself.
+      const named = MBOX_EXTENSIONS.has(extname(file.path).toLowerCase());
       let n = 0;
-      for await (const m of mboxReader(createReadStream(file.path))) {
+      let held: { raw: Buffer; date: Date | null; bytesRead: number } | null = null;
+      for await (const m of readMbox(file.path)) {
+        if (held) yield { ...held, source: `${file.path}#${n}` };
         n++;
-        yield { raw: m.content, source: `${file.path}#${n}`, date: m.time instanceof Date && !Number.isNaN(m.time.getTime()) ? m.time : null, bytesRead: done + Math.min(m.readSize, file.size) };
+        held = { raw: m.raw, date: m.date, bytesRead: done + Math.min(m.bytesRead, file.size) };
       }
+      if (held) yield { ...held, source: n === 1 && !named ? file.path : `${file.path}#${n}` };
       done += file.size;
       if (n === 0) yield { source: file.path, error: 'no message found (an mbox starts each message with a "From " line)' };
     } catch (err) {

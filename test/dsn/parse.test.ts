@@ -60,11 +60,11 @@ describe('parsing', () => {
     expect(r.recipients[0]).to.include({ recipient: 'gone@target.example', status: '5.1.1', statusSource: 'text', type: 'hard' });
   });
 
-  it('never turns an auto-reply from the null sender into a 9.1.1', async () => {
+  it('never turns an auto-reply from the null sender into a 9.1.1; its recipient is the address that replied', async () => {
     const raw = 'From: erin@company.example\r\nTo: x@bounces.example.com\r\nSubject: Out of Office\r\nAuto-Submitted: auto-replied\r\n\r\nBack on Monday.\r\n';
     const r = await parseMessage(Buffer.from(raw), { mailFrom: '' });
     expect(r.kind).to.equal('autoreply');
-    expect(r.recipients).to.have.length(0);
+    expect(r.recipients.map((x) => [x.recipient, x.kind, x.status, x.type])).to.deep.equal([['erin@company.example', 'autoreply', null, null]]);
   });
 
   it('never throws on junk: binary bytes, empty input, broken MIME', async () => {

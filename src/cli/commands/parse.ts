@@ -1,7 +1,9 @@
+import { basename } from 'node:path';
 import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
 import { envelopeSenderOf, parseMessage } from '../../dsn/parse.js';
 import type { ParsedReport } from '../../dsn/types.js';
+import { withoutFromLine } from '../../import/mbox.js';
 import { isProblem, planSources, readSources, type SourcePlan, type SourceProblem } from '../../import/sources.js';
 import { CliError } from '../context.js';
 import { terminalText } from '../text.js';
@@ -54,7 +56,7 @@ export function register(program: Command): void {
       const named = plan.skipped.filter((s) => files.includes(s.path));
       for (const s of named) process.stderr.write(`rebond: ${s.path}: ${s.reason}\n`);
       const others = plan.skipped.length - named.length;
-      if (others > 0) process.stderr.write(`rebond: ${others} file(s) in folders skipped: not a message or an mbox\n`);
+      if (others > 0) process.stderr.write(`${others} other file(s) in the folders are not messages (such as ${basename(plan.skipped.find((s) => !files.includes(s.path))!.path)}): left out\n`);
       const { parsed, problems } = await parseAll(plan, paths.includes('-'));
       for (const p of problems) process.stderr.write(`rebond: ${terminalText(`${p.source}: ${p.error}`)}\n`);
       if (parsed.length === 0 && (named.length > 0 || problems.length > 0)) throw new CliError('nothing to parse', 1);
@@ -87,7 +89,8 @@ async function parseAll(plan: SourcePlan, stdin: boolean): Promise<{ parsed: Par
     if (isProblem(item)) problems.push(item);
     else await push(parse(item.source, item.raw));
   }
-  if (stdin) await push(readStdin().then((raw) => parse('-', raw)));
+  // Standard input is one message, even when it starts with an mbox `From ` line.
+  if (stdin) await push(readStdin().then((raw) => parse('-', withoutFromLine(raw))));
   for (const item of pending) parsed.push(await item);
   return { parsed, problems };
 }

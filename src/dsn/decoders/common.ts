@@ -16,7 +16,7 @@ export { perMessageFields, readDsn } from '../dsn-fields.js';
 /** Addresses a bounce is sent to and from: never a failed recipient of it. */
 export function ownAddresses(mail: MailView, context: DecodeContext): Set<string> {
   const own = new Set<string>();
-  for (const name of ['to', 'delivered-to', 'x-original-to', 'envelope-to']) {
+  for (const name of ['to', 'delivered-to', 'x-original-to', 'envelope-to', 'reply-to', 'sender']) {
     for (const value of mail.headers.get(name) ?? []) {
       for (const part of value.split(',')) {
         const a = firstAddress(part);

@@ -7,7 +7,7 @@ import { ADDRESS, bounceLike, cleanAddress, fromDomain, mentions, type Recipient
  * details of permanent failure:", and the delay warnings ("Delivery incomplete", "Gmail will
  * retry for N more hours").
  */
-const IN_SENTENCE = new RegExp(String.raw`(?:wasn't delivered to|was not delivered to|couldn't be delivered to|problem delivering your message to|message to|recipients? failed (?:permanently|temporarily):)\s*<?(${ADDRESS})>?`, 'gi');
+const IN_SENTENCE = new RegExp(String.raw`(?:wasn't delivered to|was not delivered to|couldn't be delivered to|problem delivering your message to|message to|recipients? failed (?:permanently|temporarily):)(?:\s{1,20}<?|<)(${ADDRESS})>?`, 'gi');
 
 export const gmail = textFormat({
   name: 'gmail',
