@@ -12,6 +12,8 @@ import { exchange2007 } from './exchange2007.js';
 import { exim } from './exim.js';
 import { gmail } from './gmail.js';
 import { gmx } from './gmx.js';
+import { googleGroups } from './google-groups.js';
+import { gsuite } from './gsuite.js';
 import { icloud } from './icloud.js';
 import { imail } from './imail.js';
 import { jmrp } from './jmrp.js';
@@ -33,7 +35,8 @@ import { zoho } from './zoho.js';
  * The decoder chain, tried in order; the first that recognises a message wins:
  * 1. reports that are not bounces but have a structure of their own (ARF complaints, complaint
  *    reports without ARF, SES JSON notifications, read receipts);
- * 2. mailbox providers and gateways, recognised by who sends the report;
+ * 2. mailbox providers and gateways, recognised by who sends the report (Google Groups and
+ *    Google Workspace before Gmail: their reports come from Gmail's daemon too);
  * 3. MTAs, recognised by their wording;
  * 4. the standard RFC 3464 / RFC 6533 report from anyone else;
  * 5. automatic answers (challenge/response, auto-replies);
@@ -45,6 +48,8 @@ export const DECODERS: readonly Decoder[] = [
   sesNotification,
   mdn,
   amazonSes,
+  googleGroups,
+  gsuite,
   gmail,
   office365,
   yahoo,
