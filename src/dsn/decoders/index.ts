@@ -10,6 +10,7 @@ import { domino } from './domino.js';
 import { exchange2003 } from './exchange2003.js';
 import { exchange2007 } from './exchange2007.js';
 import { exim } from './exim.js';
+import { facebook } from './facebook.js';
 import { gmail } from './gmail.js';
 import { gmx } from './gmx.js';
 import { googleGroups } from './google-groups.js';
@@ -58,6 +59,7 @@ export const DECODERS: readonly Decoder[] = [
   zoho,
   mimecast,
   gmx,
+  facebook,
   exchange2007,
   exchange2003,
   domino,
