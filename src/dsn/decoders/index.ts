@@ -10,6 +10,7 @@ import { domino } from './domino.js';
 import { exchange2003 } from './exchange2003.js';
 import { exchange2007 } from './exchange2007.js';
 import { exim } from './exim.js';
+import { ezweb } from './ezweb.js';
 import { facebook } from './facebook.js';
 import { gmail } from './gmail.js';
 import { gmx } from './gmx.js';
@@ -18,6 +19,7 @@ import { gsuite } from './gsuite.js';
 import { icloud } from './icloud.js';
 import { imail } from './imail.js';
 import { jmrp } from './jmrp.js';
+import { kddi } from './kddi.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
 import { messagingServer } from './messaging-server.js';
@@ -60,6 +62,8 @@ export const DECODERS: readonly Decoder[] = [
   mimecast,
   gmx,
   facebook,
+  kddi,
+  ezweb,
   exchange2007,
   exchange2003,
   domino,
