@@ -12,6 +12,7 @@ import { exchange2007 } from './exchange2007.js';
 import { exim } from './exim.js';
 import { ezweb } from './ezweb.js';
 import { facebook } from './facebook.js';
+import { fml } from './fml.js';
 import { gmail } from './gmail.js';
 import { gmx } from './gmx.js';
 import { googleGroups } from './google-groups.js';
@@ -64,6 +65,7 @@ export const DECODERS: readonly Decoder[] = [
   facebook,
   kddi,
   ezweb,
+  fml,
   exchange2007,
   exchange2003,
   domino,
