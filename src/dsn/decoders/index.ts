@@ -1,5 +1,6 @@
 import type { Decoder } from '../types.js';
 import { amazonSes } from './amazon-ses.js';
+import { amazonWorkmail } from './amazon-workmail.js';
 import { aol } from './aol.js';
 import { arf } from './arf.js';
 import { autoreply } from './autoreply.js';
@@ -40,7 +41,8 @@ import { zoho } from './zoho.js';
  * 1. reports that are not bounces but have a structure of their own (ARF complaints, complaint
  *    reports without ARF, SES JSON notifications, read receipts);
  * 2. mailbox providers and gateways, recognised by who sends the report (Google Groups and
- *    Google Workspace before Gmail: their reports come from Gmail's daemon too);
+ *    Google Workspace before Gmail: their reports come from Gmail's daemon too; Amazon WorkMail
+ *    before Amazon SES, which sends its reports);
  * 3. MTAs, recognised by their wording;
  * 4. the standard RFC 3464 / RFC 6533 report from anyone else;
  * 5. automatic answers (challenge/response, auto-replies);
@@ -51,6 +53,7 @@ export const DECODERS: readonly Decoder[] = [
   jmrp,
   sesNotification,
   mdn,
+  amazonWorkmail,
   amazonSes,
   googleGroups,
   gsuite,
