@@ -1,9 +1,13 @@
 import type { Decoder } from '../types.js';
+import { amavis } from './amavis.js';
 import { amazonSes } from './amazon-ses.js';
 import { amazonWorkmail } from './amazon-workmail.js';
 import { aol } from './aol.js';
 import { arf } from './arf.js';
 import { autoreply } from './autoreply.js';
+import { barracuda } from './barracuda.js';
+import { bigfoot } from './bigfoot.js';
+import { biglobe } from './biglobe.js';
 import { bounceText } from './bounce-text.js';
 import { challenge } from './challenge.js';
 import { courier } from './courier.js';
@@ -20,12 +24,14 @@ import { googleGroups } from './google-groups.js';
 import { gsuite } from './gsuite.js';
 import { icloud } from './icloud.js';
 import { imail } from './imail.js';
+import { interscanMss } from './interscan-mss.js';
 import { jmrp } from './jmrp.js';
 import { kddi } from './kddi.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
 import { messagingServer } from './messaging-server.js';
 import { mimecast } from './mimecast.js';
+import { mxlogic } from './mxlogic.js';
 import { office365 } from './office365.js';
 import { opensmtpd } from './opensmtpd.js';
 import { postfix } from './postfix.js';
@@ -69,6 +75,12 @@ export const DECODERS: readonly Decoder[] = [
   kddi,
   ezweb,
   fml,
+  barracuda,
+  amavis,
+  interscanMss,
+  mxlogic,
+  bigfoot,
+  biglobe,
   exchange2007,
   exchange2003,
   domino,
