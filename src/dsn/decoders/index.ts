@@ -1,7 +1,9 @@
 import type { Decoder } from '../types.js';
+import { activehunter } from './activehunter.js';
 import { amavis } from './amavis.js';
 import { amazonSes } from './amazon-ses.js';
 import { amazonWorkmail } from './amazon-workmail.js';
+import { apacheJames } from './apache-james.js';
 import { aol } from './aol.js';
 import { arf } from './arf.js';
 import { autoreply } from './autoreply.js';
@@ -12,6 +14,7 @@ import { bounceText } from './bounce-text.js';
 import { challenge } from './challenge.js';
 import { courier } from './courier.js';
 import { domino } from './domino.js';
+import { dragonfly } from './dragonfly.js';
 import { exchange2003 } from './exchange2003.js';
 import { exchange2007 } from './exchange2007.js';
 import { exim } from './exim.js';
@@ -27,6 +30,7 @@ import { imail } from './imail.js';
 import { interscanMss } from './interscan-mss.js';
 import { jmrp } from './jmrp.js';
 import { kddi } from './kddi.js';
+import { mailfoundry } from './mailfoundry.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
 import { messagingServer } from './messaging-server.js';
@@ -87,6 +91,10 @@ export const DECODERS: readonly Decoder[] = [
   messagingServer,
   mdaemon,
   imail,
+  activehunter,
+  apacheJames,
+  mailfoundry,
+  dragonfly,
   opensmtpd,
   courier,
   qmail,
