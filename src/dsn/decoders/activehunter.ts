@@ -1,4 +1,4 @@
-import { ADDRESS, textFormat } from './common.js';
+import { ADDRESS, bounceLike, textFormat } from './common.js';
 
 /**
  * TransWARE Active!hunter: `X-AHMailID`, subject "FAILURE NOTICE :", Sendmail-like wording
@@ -8,7 +8,8 @@ import { ADDRESS, textFormat } from './common.js';
  */
 export const activehunter = textFormat({
   name: 'activehunter',
-  detect: (mail) => mail.headers.has('x-ahmailid'),
+  // The header may mark other mail through the gateway too: the report must be a bounce.
+  detect: (mail, context) => mail.headers.has('x-ahmailid') && bounceLike(mail, context),
   start: /-+ ?the following addresses had permanent fatal errors[^\n]*\n/i,
   intro: new RegExp(String.raw`^>{3}[ \t][^<\n]{0,200}<(${ADDRESS})>`),
 });

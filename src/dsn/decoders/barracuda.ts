@@ -7,5 +7,5 @@ import { bounceLike, mentions, textFormat } from './common.js';
  */
 export const barracuda = textFormat({
   name: 'barracuda',
-  detect: (mail, context) => /our bulk email filter/i.test(mail.subject) || (mentions(mail, 'was blocked by our spam firewall') && bounceLike(mail, context)),
+  detect: (mail, context) => (/our bulk email filter/i.test(mail.subject) || mentions(mail, 'was blocked by our spam firewall')) && bounceLike(mail, context),
 });

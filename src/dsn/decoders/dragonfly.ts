@@ -1,6 +1,6 @@
 import type { Decoder } from '../types.js';
 import { enhancedCodes } from '../codes.js';
-import { ADDRESS, headerMatches, mentions, textFormat } from './common.js';
+import { ADDRESS, bounceLike, headerMatches, mentions, textFormat } from './common.js';
 
 /**
  * DragonFly Mail Agent (dma): subject "Mail delivery failed", "This is the DragonFly Mail Agent
@@ -11,8 +11,8 @@ import { ADDRESS, headerMatches, mentions, textFormat } from './common.js';
  */
 const base = textFormat({
   name: 'dragonfly',
-  detect: (mail) =>
-    /mail delivery failed/i.test(mail.subject) && (headerMatches(mail, 'received', /\(DragonFly Mail Agent/) || mentions(mail, 'this is the dragonfly mail agent')),
+  detect: (mail, context) =>
+    /mail delivery failed/i.test(mail.subject) && (headerMatches(mail, 'received', /\(DragonFly Mail Agent/) || mentions(mail, 'this is the dragonfly mail agent')) && bounceLike(mail, context),
   intro: new RegExp(String.raw`^there was an error delivering your mail to[ \t]*<(${ADDRESS})>`, 'i'),
   end: /^[ \t]*(original message follows\.|message headers follow)/im,
 });

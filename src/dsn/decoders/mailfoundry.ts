@@ -1,4 +1,4 @@
-import { ADDRESS, headerMatches, textFormat } from './common.js';
+import { ADDRESS, bounceLike, headerMatches, textFormat } from './common.js';
 
 /**
  * MailFoundry: subject "Message delivery has failed", a `(MAILFOUNDRY) id` Received line;
@@ -7,6 +7,6 @@ import { ADDRESS, headerMatches, textFormat } from './common.js';
  */
 export const mailfoundry = textFormat({
   name: 'mailfoundry',
-  detect: (mail) => /^message delivery has failed/i.test(mail.subject) && headerMatches(mail, 'received', /\(MAILFOUNDRY\) id/),
+  detect: (mail, context) => /^message delivery has failed/i.test(mail.subject) && headerMatches(mail, 'received', /\(MAILFOUNDRY\) id/) && bounceLike(mail, context),
   intro: new RegExp(String.raw`^unable to deliver message to:[ \t]*<(${ADDRESS})>`, 'i'),
 });
