@@ -15,15 +15,19 @@ import { gmx } from './gmx.js';
 import { icloud } from './icloud.js';
 import { imail } from './imail.js';
 import { jmrp } from './jmrp.js';
+import { mcafee } from './mcafee.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
+import { messagelabs } from './messagelabs.js';
 import { messagingServer } from './messaging-server.js';
 import { mimecast } from './mimecast.js';
 import { office365 } from './office365.js';
 import { opensmtpd } from './opensmtpd.js';
 import { postfix } from './postfix.js';
+import { powermta } from './powermta.js';
 import { qmail } from './qmail.js';
 import { rfc3464 } from './rfc3464.js';
+import { sendgrid } from './sendgrid.js';
 import { sendmail } from './sendmail.js';
 import { sesNotification } from './ses-notification.js';
 import { yahoo } from './yahoo.js';
@@ -52,6 +56,10 @@ export const DECODERS: readonly Decoder[] = [
   icloud,
   zoho,
   mimecast,
+  sendgrid,
+  powermta,
+  messagelabs,
+  mcafee,
   gmx,
   exchange2007,
   exchange2003,
