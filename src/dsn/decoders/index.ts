@@ -25,11 +25,14 @@ import { office365 } from './office365.js';
 import { opensmtpd } from './opensmtpd.js';
 import { postfix } from './postfix.js';
 import { powermta } from './powermta.js';
+import { qmailClone } from './qmail-clone.js';
 import { qmail } from './qmail.js';
 import { rfc3464 } from './rfc3464.js';
 import { sendgrid } from './sendgrid.js';
 import { sendmail } from './sendmail.js';
 import { sesNotification } from './ses-notification.js';
+import { verizon } from './verizon.js';
+import { wrappedDsn } from './wrapped-dsn.js';
 import { yahoo } from './yahoo.js';
 import { zoho } from './zoho.js';
 
@@ -48,6 +51,7 @@ export const DECODERS: readonly Decoder[] = [
   jmrp,
   sesNotification,
   mdn,
+  wrappedDsn,
   amazonSes,
   gmail,
   office365,
@@ -60,6 +64,7 @@ export const DECODERS: readonly Decoder[] = [
   powermta,
   messagelabs,
   mcafee,
+  verizon,
   gmx,
   exchange2007,
   exchange2003,
@@ -70,6 +75,7 @@ export const DECODERS: readonly Decoder[] = [
   opensmtpd,
   courier,
   qmail,
+  qmailClone,
   sendmail,
   postfix,
   exim,
