@@ -14,7 +14,7 @@ const WORDING: ReasonTable = [
 ];
 
 const RCPT = new RegExp(String.raw`^[ \t]{1,8}rcpt to:[ \t]*<?(${ADDRESS})>?[ \t]*$`, 'i');
-const TO = new RegExp(String.raw`^to:[ \t]*(?:[^<\n]{0,200}<)?(${ADDRESS})>?[ \t]*$`, 'i');
+const TO = new RegExp(String.raw`^to:(?:[^<\n]{0,200}<)?[ \t]*(${ADDRESS})>?[ \t]*$`, 'i');
 
 function blocks(text: string, exclude: ReadonlySet<string>): RecipientBlock[] {
   const lines = text.split(/\r\n|\r|\n/).slice(0, 200);
