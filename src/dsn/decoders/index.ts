@@ -45,6 +45,7 @@ import { zoho } from './zoho.js';
  * 4. the standard RFC 3464 / RFC 6533 report from anyone else;
  * 5. automatic answers (challenge/response, auto-replies);
  * 6. the generic fallback for anything else that is a bounce.
+ * `qmail-clone` comes after `qmail`, whose own greeting is the more specific marker.
  */
 export const DECODERS: readonly Decoder[] = [
   arf,
