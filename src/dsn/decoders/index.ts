@@ -15,6 +15,7 @@ import { gmx } from './gmx.js';
 import { icloud } from './icloud.js';
 import { imail } from './imail.js';
 import { jmrp } from './jmrp.js';
+import { mailmarshal } from './mailmarshal.js';
 import { mcafee } from './mcafee.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
@@ -31,6 +32,7 @@ import { rfc3464 } from './rfc3464.js';
 import { sendgrid } from './sendgrid.js';
 import { sendmail } from './sendmail.js';
 import { sesNotification } from './ses-notification.js';
+import { technicalDetails } from './technical-details.js';
 import { verizon } from './verizon.js';
 import { wrappedDsn } from './wrapped-dsn.js';
 import { yahoo } from './yahoo.js';
@@ -66,6 +68,8 @@ export const DECODERS: readonly Decoder[] = [
   messagelabs,
   mcafee,
   verizon,
+  mailmarshal,
+  technicalDetails,
   gmx,
   exchange2007,
   exchange2003,
