@@ -18,7 +18,7 @@ export const mcafee = withReasons(
   textFormat({
     name: 'mcafee',
     detect: (mail, context) => headerMatches(mail, 'x-nai-header', /modified by mcafee/i) && bounceLike(mail, context),
-    start: /-+ ?the following addresses had delivery problems ?-+[^\n]*\n/i,
+    start: /the following addresses had delivery problems[^\n]*(?:\n|$)/i,
   }),
   (r) => reasonIn(WORDING, r.diagnostic) ?? reasonIn(WORDING, r.text),
 );

@@ -19,7 +19,7 @@ export const messagelabs = withReasons(
     name: 'messagelabs',
     detect: (mail, context) =>
       bounceLike(mail, context) && (headerMatches(mail, 'x-msg-ref', /messagelabs\.com/i) || (fromDomain(mail, /(^|\.)messagelabs\.com$/i) && /^mail delivery failure/i.test(mail.subject))),
-    start: /delivery to the following recipients? failed[^\n]*\n/i,
+    start: /delivery to the following recipients? failed[^\n]*(?:\n|$)/i,
   }),
   (r) => reasonIn(WORDING, r.diagnostic),
 );

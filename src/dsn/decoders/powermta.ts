@@ -46,7 +46,7 @@ export const powermta = withReasons(
     name: 'powermta',
     detect: (mail, context) =>
       (mentions(mail, 'hello, this is the mail server on') || mail.deliveryStatus.some((d) => /^x-powermta-/im.test(d))) && bounceLike(mail, context),
-    start: /hello, this is the mail server on[^\n]*\n/i,
+    start: /hello, this is the mail server on[^\n]*(?:\n|$)/i,
   }),
   (r, mail) => (r.recipient ? reasonIn(CATEGORIES, categories(mail).get(r.recipient)) : null),
 );

@@ -47,7 +47,7 @@ export const qmailClone = withReasons(
       (/^(failure notice|permanent delivery failure)/i.test(mail.subject) || headerMatches(mail, 'received', /^\(qmail \d{1,10} invoked (for bounce|from network)\)/i)) &&
       mentions(mail, ...INTROS) &&
       bounceLike(mail, context),
-    start: /(this is the mail delivery agent at|unfortunately, your mail was not delivered to the following address|unable to deliver (your )?message to the following address|su mensaje no pudo ser entregado|this is the machine generated message from mail service|your (mail )?message to the following address|he\/her is not )[^\n]*\n/i,
+    start: /(this is the mail delivery agent at|unfortunately, your mail was not delivered to the following address|unable to deliver (your )?message to the following address|su mensaje no pudo ser entregado|this is the machine generated message from mail service|your (mail )?message to the following address|he\/her is not )[^\n]*(?:\n|$)/i,
     end: /^[ \t]*-{2,}[ \t]*(below this line is a copy of the message|original message follows)/im,
   }),
   (r) => reasonIn(WORDING, r.text),

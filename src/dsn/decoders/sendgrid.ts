@@ -26,7 +26,7 @@ const reader = textFormat({
   name: 'sendgrid',
   detect: (mail, context) =>
     (mentions(mail, 'automatically generated message from sendgrid') || headerMatches(mail, 'return-path', /<apps@sendgrid\.net>/i)) && bounceLike(mail, context),
-  start: /automatically generated message from sendgrid\.?[^\n]*\n/i,
+  start: /automatically generated message from sendgrid\.?[^\n]*(?:\n|$)/i,
   blocks,
 });
 

@@ -18,7 +18,7 @@ export const technicalDetails = withReasons(
       mentions(mail, 'this is an automatically generated delivery status notification') &&
       /^[ \t]*technical details:[ \t]*$/im.test(mail.head) &&
       bounceLike(mail, context),
-    start: /following recipients failed[^\n]*\n/i,
+    start: /following recipients failed[^\n]*(?:\n|$)/i,
     end: /^[ \t]*-{2,}[ \t]*original message/im,
   }),
   (r) => reasonIn(WORDING, r.text),

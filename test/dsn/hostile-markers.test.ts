@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { parseMessage } from '../../src/dsn/parse.js';
+
+/**
+ * A format's markers repeated over a whole message (256 KiB, no line break, or 1000-character
+ * lines of near-addresses) cost no more than a few times an ordinary message of the same size
+ * and format: every pattern a decoder runs on the text is linear.
+ */
+const SIZE = 256 * 1024;
+
+function message(subject: string, extra: string, body: string): Buffer {
+  return Buffer.from(`From: MAILER-DAEMON@mx.example\r\nTo: bounce@shop.example\r\nSubject: ${subject}\r\n${extra}MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n${body}`);
+}
+
+function fill(piece: string, sep = ''): string {
+  return (piece + sep).repeat(Math.ceil(SIZE / (piece.length + sep.length))).slice(0, SIZE);
+}
+
+const PROSE = fill('The quick brown fox jumps over the lazy dog near the river bank.', '\r\n');
+
+/** `marker`: what the ordinary message opens with; `repeat`: the piece repeated (default: the marker) after `prefix`. */
+const FORMATS: Array<{ name: string; subject: string; extra?: string; marker: string; prefix?: string; repeat?: string; lines?: string }> = [
+  { name: 'sendgrid', subject: 'Undelivered Mail Returned to Sender', marker: 'This is an automatically generated message from SendGrid.', lines: `${'a:'.repeat(400)}<x@y` },
+  { name: 'powermta', subject: 'Delivery report', marker: 'Hello, this is the mail server on mta.example.', lines: `  <a@b.c${' '.repeat(900)}` },
+  { name: 'messagelabs', subject: 'Mail Delivery Failure', extra: 'X-Msg-Ref: server-1.tower-1.messagelabs.com!1!2!1\r\n', marker: 'Delivery to the following recipients failed.' },
+  { name: 'mcafee', subject: 'Delivery Status', extra: 'X-NAI-Header: Modified by McAfee Email and Web Security Virtual Appliance\r\n', marker: '--- The following addresses had delivery problems ---' },
+  { name: 'verizon', subject: 'Undeliverable Message', marker: 'Error: 550 - no such user here', lines: `To:${' '.repeat(150)}${'x'.repeat(60)}@${'a.'.repeat(300)}` },
+  { name: 'mailmarshal', subject: 'Undeliverable Mail: "x"', marker: 'The following recipients were affected:', lines: `    ${'a'.repeat(60)}@${'b-'.repeat(300)}` },
+  { name: 'technical-details', subject: 'Delivery status notification: error', marker: 'This is an automatically generated Delivery Status Notification.\r\nTechnical details:\r\nDelivery to the following recipients failed permanently:', prefix: 'This is an automatically generated Delivery Status Notification.\r\nTechnical details:\r\n', repeat: 'Delivery to the following recipients failed permanently:' },
+  { name: 'qmail-clone', subject: 'failure notice', marker: 'This is the mail delivery agent at mx.example.', lines: 'does not like recipient. '.repeat(40) },
+  { name: 'domino', subject: 'Undeliverable message', marker: '------- Failure Reasons --------', lines: `  ${'a'.repeat(60)}@${'b.'.repeat(400)} ` },
+];
+
+async function cost(raw: Buffer): Promise<number> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await parseMessage(raw, { mailFrom: '' });
+    runs.push(performance.now() - t);
+  }
+  return runs.sort((a, b) => a - b)[1]!;
+}
+
+describe('decoder markers in hostile text', function () {
+  this.timeout(120_000);
+
+  for (const f of FORMATS) {
+    it(`${f.name}: a message of repeated markers costs no more than a few times an ordinary one`, async () => {
+      const from = f.name === 'verizon' ? 'post_master@vtext.com' : null;
+      const make = (body: string): Buffer => {
+        const raw = message(f.subject, f.extra ?? '', body);
+        return from ? Buffer.from(raw.toString('latin1').replace('MAILER-DAEMON@mx.example', from), 'latin1') : raw;
+      };
+      const ordinary = make(`${f.marker}\r\n\r\n${PROSE}`);
+      expect((await parseMessage(ordinary, { mailFrom: '' })).format).to.equal(f.name);
+      const base = Math.max(await cost(ordinary), 5);
+      for (const body of [`${f.prefix ?? ''}${fill(f.repeat ?? f.marker)}`, ...(f.lines ? [`${f.marker}\r\n${fill(f.lines, '\r\n')}`] : [])]) {
+        const hostile = make(body);
+        expect(await cost(hostile), `${f.name}: ${body.slice(0, 40)}...`).to.be.below(base * 8);
+      }
+    });
+  }
+});
