@@ -28,6 +28,8 @@ const FORMATS: Array<{ name: string; subject: string; extra?: string; marker: st
   { name: 'mailmarshal', subject: 'Undeliverable Mail: "x"', marker: 'The following recipients were affected:', lines: `    ${'a'.repeat(60)}@${'b-'.repeat(300)}` },
   { name: 'technical-details', subject: 'Delivery status notification: error', marker: 'This is an automatically generated Delivery Status Notification.\r\nTechnical details:\r\nDelivery to the following recipients failed permanently:', prefix: 'This is an automatically generated Delivery Status Notification.\r\nTechnical details:\r\n', repeat: 'Delivery to the following recipients failed permanently:' },
   { name: 'qmail-clone', subject: 'failure notice', marker: 'This is the mail delivery agent at mx.example.', lines: 'does not like recipient. '.repeat(40) },
+  { name: 'mfilter', subject: 'failure notice', extra: 'X-Mailer: m-FILTER\r\n', marker: '-------server message', lines: `${'a'.repeat(60)}@${'b.'.repeat(400)}` },
+  { name: 'trouble-delivering', subject: 'There was an error sending your mail', marker: 'We had trouble delivering your message. Full details follow:', lines: `SMTP Server <${'m'.repeat(250)}> rejected recipient <${'a'.repeat(60)}@${'b.'.repeat(300)}` },
   { name: 'domino', subject: 'Undeliverable message', marker: '------- Failure Reasons --------', lines: `  ${'a'.repeat(60)}@${'b.'.repeat(400)} ` },
 ];
 

@@ -21,6 +21,7 @@ import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
 import { messagelabs } from './messagelabs.js';
 import { messagingServer } from './messaging-server.js';
+import { mfilter } from './mfilter.js';
 import { mimecast } from './mimecast.js';
 import { office365 } from './office365.js';
 import { opensmtpd } from './opensmtpd.js';
@@ -33,6 +34,7 @@ import { sendgrid } from './sendgrid.js';
 import { sendmail } from './sendmail.js';
 import { sesNotification } from './ses-notification.js';
 import { technicalDetails } from './technical-details.js';
+import { troubleDelivering } from './trouble-delivering.js';
 import { verizon } from './verizon.js';
 import { wrappedDsn } from './wrapped-dsn.js';
 import { yahoo } from './yahoo.js';
@@ -70,6 +72,8 @@ export const DECODERS: readonly Decoder[] = [
   verizon,
   mailmarshal,
   technicalDetails,
+  mfilter,
+  troubleDelivering,
   gmx,
   exchange2007,
   exchange2003,
