@@ -30,6 +30,14 @@ const FORMATS: Array<{ name: string; subject: string; extra?: string; marker: st
   { name: 'qmail-clone', subject: 'failure notice', marker: 'This is the mail delivery agent at mx.example.', lines: 'does not like recipient. '.repeat(40) },
   { name: 'mfilter', subject: 'failure notice', extra: 'X-Mailer: m-FILTER\r\n', marker: '-------server message', lines: `${'a'.repeat(60)}@${'b.'.repeat(400)}` },
   { name: 'trouble-delivering', subject: 'There was an error sending your mail', marker: 'We had trouble delivering your message. Full details follow:', lines: `SMTP Server <${'m'.repeat(250)}> rejected recipient <${'a'.repeat(60)}@${'b.'.repeat(300)}` },
+  { name: 'opensmtpd', subject: 'Delivery status notification: error', marker: 'This is the MAILER-DAEMON, please DO NOT REPLY to this email.\r\nAn error has occurred while attempting to deliver a message for the following list of recipients:', prefix: 'This is the MAILER-DAEMON, please DO NOT REPLY to this email.\r\n', repeat: 'the following recipients:' },
+  { name: 'amazon-ses', subject: 'Delivery Status Notification (Failure)', marker: 'An error occurred while trying to deliver the mail to the following recipients:' },
+  { name: 'exchange2003', subject: 'Undeliverable: x', marker: 'Your message did not reach some or all of the intended recipients.\r\nThe following recipient(s) could not be reached:', prefix: 'Your message did not reach some or all of the intended recipients.\r\n', repeat: 'The following recipient(s) could not be reached:' },
+  { name: 'exim', subject: 'Mail delivery failed: returning message to sender', marker: 'This message was created automatically by mail delivery software.\r\nA message that you sent could not be delivered to one or more of its recipients.', prefix: 'This message was created automatically by mail delivery software.\r\n', repeat: 'could not be delivered to one or more of its recipients.' },
+  { name: 'mdaemon', subject: 'Permanent Delivery Failure', marker: 'The attached message had PERMANENT fatal delivery errors!\r\n--- Session Transcript ---', prefix: 'The attached message had PERMANENT fatal delivery errors!\r\n', repeat: '--- Session Transcript ---' },
+  { name: 'yahoo', subject: 'Failure Notice', marker: 'Sorry, we were unable to deliver your message to the following address.' },
+  { name: 'zoho', subject: 'Undelivered Mail Returned to Sender', extra: 'X-ZohoMail: Si\r\n', marker: 'This message could not be delivered to one or more of its recipients.' },
+  { name: 'messaging-server', subject: 'Delivery Notification: Delivery has failed', marker: 'This report relates to a message you sent with the following header fields:', repeat: 'has been delayed ' },
   { name: 'domino', subject: 'Undeliverable message', marker: '------- Failure Reasons --------', lines: `  ${'a'.repeat(60)}@${'b.'.repeat(400)} ` },
 ];
 
