@@ -1,5 +1,5 @@
-import { ADDRESS, bounceLike, cleanAddress, headerMatches, mentions, textFormat, type RecipientBlock } from './common.js';
 import type { Decoder } from '../types.js';
+import { ADDRESS, bounceLike, cleanAddress, headerMatches, mentions, textFormat, type RecipientBlock } from './common.js';
 import { refine } from './reasons.js';
 
 /**
