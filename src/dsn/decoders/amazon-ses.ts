@@ -9,5 +9,5 @@ export const amazonSes = textFormat({
   name: 'amazon-ses',
   detect: (mail, context) =>
     bounceLike(mail, context) && (fromDomain(mail, /(^|\.)amazonses\.com$/i) || headerMatches(mail, 'x-ses-outgoing', /./) || mentions(mail, 'an error occurred while trying to deliver the mail to the following recipients')),
-  start: /following recipients:?[^\n]*\n/i,
+  start: /following recipients:?[^\n]*(?:\n|$)/i,
 });

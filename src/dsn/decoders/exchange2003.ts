@@ -10,5 +10,5 @@ export const exchange2003 = textFormat({
   detect: (mail, context) =>
     bounceLike(mail, context) &&
     (mentions(mail, 'did not reach some or all of the intended recipients', 'following recipient(s) could not be reached', 'following recipient(s) cannot be reached') || headerMatches(mail, 'x-mimeole', /exchange v6/i)),
-  start: /following recipient\(s\) (could not be reached|cannot be reached)[^\n]*\n/i,
+  start: /following recipient\(s\) (could not be reached|cannot be reached)[^\n]*(?:\n|$)/i,
 });

@@ -31,18 +31,29 @@ import { interscanMss } from './interscan-mss.js';
 import { jmrp } from './jmrp.js';
 import { kddi } from './kddi.js';
 import { mailfoundry } from './mailfoundry.js';
+import { mailmarshal } from './mailmarshal.js';
+import { mcafee } from './mcafee.js';
 import { mdaemon } from './mdaemon.js';
 import { mdn } from './mdn.js';
+import { messagelabs } from './messagelabs.js';
 import { messagingServer } from './messaging-server.js';
+import { mfilter } from './mfilter.js';
 import { mimecast } from './mimecast.js';
 import { mxlogic } from './mxlogic.js';
 import { office365 } from './office365.js';
 import { opensmtpd } from './opensmtpd.js';
 import { postfix } from './postfix.js';
+import { powermta } from './powermta.js';
+import { qmailClone } from './qmail-clone.js';
 import { qmail } from './qmail.js';
 import { rfc3464 } from './rfc3464.js';
+import { sendgrid } from './sendgrid.js';
 import { sendmail } from './sendmail.js';
 import { sesNotification } from './ses-notification.js';
+import { technicalDetails } from './technical-details.js';
+import { troubleDelivering } from './trouble-delivering.js';
+import { verizon } from './verizon.js';
+import { wrappedDsn } from './wrapped-dsn.js';
 import { yahoo } from './yahoo.js';
 import { zoho } from './zoho.js';
 
@@ -57,6 +68,7 @@ import { zoho } from './zoho.js';
  * 4. the standard RFC 3464 / RFC 6533 report from anyone else;
  * 5. automatic answers (challenge/response, auto-replies);
  * 6. the generic fallback for anything else that is a bounce.
+ * `qmail-clone` comes after `qmail`, whose own greeting is the more specific marker.
  */
 export const DECODERS: readonly Decoder[] = [
   arf,
@@ -64,6 +76,7 @@ export const DECODERS: readonly Decoder[] = [
   sesNotification,
   mdn,
   amazonWorkmail,
+  wrappedDsn,
   amazonSes,
   googleGroups,
   gsuite,
@@ -74,6 +87,15 @@ export const DECODERS: readonly Decoder[] = [
   icloud,
   zoho,
   mimecast,
+  sendgrid,
+  powermta,
+  messagelabs,
+  mcafee,
+  verizon,
+  mailmarshal,
+  technicalDetails,
+  mfilter,
+  troubleDelivering,
   gmx,
   facebook,
   kddi,
@@ -98,6 +120,7 @@ export const DECODERS: readonly Decoder[] = [
   opensmtpd,
   courier,
   qmail,
+  qmailClone,
   sendmail,
   postfix,
   exim,

@@ -8,7 +8,7 @@ export const mdaemon = textFormat({
   name: 'mdaemon',
   detect: (mail, context) =>
     (mentions(mail, 'the attached message had permanent fatal delivery errors', 'mdaemon', '--- session transcript ---') || headerMatches(mail, 'x-mdaemon-deliver-to', /./) || /^mdaemon@/i.test(mail.from ?? '')) && bounceLike(mail, context),
-  start: /---\s*session transcript\s*---[^\n]*\n/i,
+  start: /---\s*session transcript\s*---[^\n]*(?:\n|$)/i,
   end: /---\s*end transcript\s*---/i,
   intro: new RegExp(String.raw`RCPT TO:[ \t]*<(${ADDRESS})>`, 'i'),
 });

@@ -11,6 +11,6 @@ export const messagingServer = textFormat({
   name: 'messaging-server',
   detect: (mail, context) =>
     mentions(mail, 'this report relates to a message you sent with the following header fields', 'your message cannot be delivered to the following recipients', 'this message was undeliverable due to the following reason') && bounceLike(mail, context),
-  start: /(cannot be delivered to the following recipients:?|undeliverable due to the following reason:?|has been delayed[^\n]*recipients:?)[^\n]*\n/i,
+  start: /(cannot be delivered to the following recipients:?|undeliverable due to the following reason:?|has been delayed[^\n]{0,200}recipients:?)[^\n]*(?:\n|$)/i,
   end: /^[ \t]*(-{3,}|original-envelope-id:|reporting-mta:|original message)/im,
 });

@@ -11,6 +11,6 @@ export const yahoo = textFormat({
   detect: (mail, context) =>
     bounceLike(mail, context) &&
     (fromDomain(mail, /(^|\.)(yahoo\.[a-z.]+|yahoodns\.net|ymail\.com|rocketmail\.com|yahoo-inc\.com)$/i) || mentions(mail, 'sorry, we were unable to deliver your message to the following address') || (mentions(mail, 'yahoo.com') && /\.mail\.[a-z0-9]+\.yahoo\.com/i.test(mail.head))),
-  start: /unable to deliver your message to the following address(es)?\.?[^\n]*\n/i,
+  start: /unable to deliver your message to the following address(es)?\.?[^\n]*(?:\n|$)/i,
   end: /^[ \t]*-+ ?below this line is a copy of the message/im,
 });
