@@ -5,6 +5,7 @@ import { DECODERS } from './decoders/index.js';
 import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.js';
 import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase } from './phrases.js';
+import { providerOf, providerRule } from './remote-hosts.js';
 import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
@@ -138,7 +139,7 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
   // A recipient group without an Action: its status class says what happened.
   const statusClass = leadingCode(raw.status)?.cls;
   const kind = kindOfAction(raw.action) ?? messageKindHint ?? (statusClass === 2 ? 'delivery' : 'bounce');
-  const chosen = chooseStatus(raw, kind);
+  const chosen = withProvider(raw, kind, chooseStatus(raw, kind));
   let status: string | null = chosen?.code ?? null;
   let statusSource: StatusSource | null = chosen?.source ?? null;
   let type: RecipientReport['type'] = null;
@@ -188,7 +189,14 @@ function compact(text: string | null | undefined): string | null {
  * 5. else nothing (a bounce then gets 9.1.1, `default`).
  * Success codes do not count for failures, nor failure codes for deliveries.
  */
-function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
+interface Chosen {
+  readonly code: string;
+  readonly source: StatusSource;
+  /** Read from a bare SMTP reply code (`550`), not from an enhanced code. */
+  readonly fromReply?: boolean;
+}
+
+function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
   const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
   const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
   const diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
@@ -216,10 +224,38 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; sour
   }
   const fits = (reply: number): boolean => (kind === 'delay' ? reply >= 400 && reply < 500 : reply >= 400);
   const replyInDiagnostic = replyCodes(raw.diagnostic).find(fits);
-  if (replyInDiagnostic) return { code: replyCodeStatus(replyInDiagnostic)!, source: 'diagnostic' };
+  if (replyInDiagnostic) return { code: replyCodeStatus(replyInDiagnostic)!, source: 'diagnostic', fromReply: true };
   const replyInText = replyCodes(raw.text).find(fits);
-  if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text' };
+  if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text', fromReply: true };
   return null;
+}
+
+/**
+ * What the provider that answered means by its answer (rules kept as data in
+ * `remote-hosts.ts`), where the chosen code says less: none, one inferred from a phrase or a bare
+ * reply code, a generic `X.0.0`, an `X.Y.0` of the rule's subject, or a code the rule names as
+ * contradicting the provider's documented meaning. The class stays the report's -> `provider`.
+ */
+function withProvider(raw: RawRecipient, kind: ReportKind, chosen: Chosen | null): Chosen | null {
+  if (kind !== 'bounce' && kind !== 'delay') return chosen;
+  const answer = [raw.diagnostic, raw.text].filter(Boolean).join('\n').slice(0, 16 * 1024);
+  if (!answer) return chosen;
+  const provider = providerOf(raw.remoteMta, answer, raw.recipient);
+  const found = provider ? providerRule(provider, answer) : null;
+  if (!found) return chosen;
+  const { rule, index } = found;
+  const [subject, detail] = rule.detail.split('.').map(Number) as [number, number];
+  const current = chosen ? leadingCode(chosen.code) : null;
+  if (current && chosen!.source !== 'phrase' && !chosen!.fromReply) {
+    const generic = current.subject === 0 && current.detail === 0;
+    const refined = current.detail === 0 && current.subject === subject && detail !== 0;
+    if (!generic && !refined && !(rule.contradicts ?? []).includes(chosen!.code)) return chosen;
+  }
+  // The class: the chosen code's, else the SMTP reply written before the provider's words.
+  const before = [...answer.slice(Math.max(0, index - 120), index + 4).matchAll(/(?<!\d)([45])\d\d(?=[ -:])/g)];
+  const cls = current?.cls ?? (before.length > 0 ? Number(before[before.length - 1]![1]) : kind === 'delay' ? 4 : 5);
+  const code = `${cls}.${rule.detail}`;
+  return chosen && chosen.code === code ? chosen : { code, source: 'provider' };
 }
 
 /** The most specific of several codes; the first one written among equals. */

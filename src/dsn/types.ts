@@ -13,7 +13,7 @@ import type { MailView } from './mime.js';
 export type ReportKind = 'bounce' | 'delay' | 'delivery' | 'complaint' | 'autoreply' | 'unknown';
 
 /** Where the recorded status code was read. */
-export type StatusSource = 'status' | 'diagnostic' | 'text' | 'phrase' | 'default';
+export type StatusSource = 'status' | 'diagnostic' | 'text' | 'phrase' | 'provider' | 'default';
 
 /** One recipient as a decoder reads it, before the status code is chosen. */
 export interface RawRecipient {
