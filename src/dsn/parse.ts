@@ -180,7 +180,8 @@ function compact(text: string | null | undefined): string | null {
  * The most specific code the report carries for this recipient:
  * 1. `Status:`, refined by a more specific code of the diagnostic or the recipient's text
  *    (any failure code for a generic `X.0.0`; same class and subject for `X.Y.0`) -> `status`
- *    (or where the refinement was found);
+ *    (or where the refinement was found); a generic `X.0.0` with no such code is refined by an
+ *    unambiguous phrase (Exim 4.9x writes `Status: 5.0.0` whatever happened) -> `phrase`;
  * 2. else the most specific enhanced code of the diagnostic -> `diagnostic`, then of the
  *    recipient's text -> `text`;
  * 3. else a code inferred from an unambiguous phrase -> `phrase` (class from the SMTP reply
@@ -210,6 +211,10 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
     if (fromDiagnostic) return { code: formatStatusCode(fromDiagnostic), source: 'diagnostic' };
     const fromText = best(inText.filter(refines));
     if (fromText) return { code: formatStatusCode(fromText), source: 'text' };
+    if (level === 0 && kind !== 'delivery') {
+      const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'));
+      if (phrase) return { code: `${status.cls}.${phrase.detail}`, source: 'phrase' };
+    }
     return { code: formatStatusCode(status), source: 'status' };
   }
   const d = best(diagnostic);

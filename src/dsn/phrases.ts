@@ -16,8 +16,10 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(user|recipient|mailbox|address|e-?mail account|account)\b[^.\n]{0,40}?\b(does not|doesn't|did not|do not) exist|\bno such (user|mailbox|recipient|account|address|local user|person)|\bunknown (user|recipient|mailbox|account|local[- ]part|address|alias)|\bunknown or illegal alias|\bno mailbox here by that name|\bnot listed in (the )?(domino directory|public name (&|and) address book)|\bresolver\.adr\.recip(ient)?notfound|\brecipient not found|\binvalid (recipient|mailbox|address|user)\b|\bnot a valid (mailbox|recipient|user|address)|\bdoesn'?t have an? [\w.-]{1,40} account|\bdestinataire inconnu|\badresse (e-?mail )?(inconnue|invalide)|\bunbekannt(er)? (empf[aä]nger|benutzer)|\bexistiert nicht|\butente (sconosciuto|inesistente)|\busuario (desconocido|inexistente)/i, '1.1'],
   // The address moved or left.
   [/\b(has moved|no longer (valid|active|available|in use|works here|with (the|this|our) (company|organi[sz]ation)))|\buser not local/i, '1.6'],
+  // The destination domain publishes a null MX (RFC 7505): it takes no mail.
+  [/\bnull mx\b|\ban mx or srv record indicated no smtp service/i, '1.10'],
   // The destination domain does not exist or takes no mail.
-  [/\b(host|domain)( or domain)?( name)? (not found|unknown|does not exist|doesn't exist|not exist)|\bunknown (host|domain)\b|\bno (mx|mail exchanger)\b|\bname service error|\bname or service not known|\bunrouteable mail domain|\bdomain (has no|without) (mx|mail)|\bnull mx\b/i, '1.2'],
+  [/\b(host|domain)( or domain)?( name)? (not found|unknown|does not exist|doesn't exist|not exist)|\bunknown (host|domain)\b|\bno (mx|mail exchanger)\b|\bname service error|\bname or service not known|\bunrouteable mail domain|\bdomain (has no|without) (mx|mail)|\ball relevant mx records point to non-existent hosts|\ball host address lookups failed permanently|\bno such domain\b/i, '1.2'],
   // Address syntax.
   [/\b(bad|invalid|illegal|malformed) (recipient |destination |e-?mail )?address syntax|\bsyntax error in (the )?(recipient |destination )?address|\bmalformed (recipient )?address|\billegal address/i, '1.3'],
   // Size.
