@@ -10,5 +10,6 @@ export const qmail = textFormat({
   detect: (mail, context) =>
     mentions(mail, 'this is the qmail-send program', "i'm afraid i wasn't able to deliver your message to the following addresses", 'qmail-remote', 'vpopmail (#') && bounceLike(mail, context),
   start: /(to the following addresses\.|this is a permanent error; i've given up\.[^\n]*|i'm not going to try again[^\n]*)\n/i,
-  end: /^[ \t]*-{2,}[ \t]*below this line is a copy of the message/im,
+  // qmail's own marker, its variants that return the header only, and its clones'.
+  end: /^[ \t]*-{2,}[ \t]*(?:below (?:this|the next) line is a copy of the (?:message|mail header)|mensaje original adjunto)|^[ \t]*original message follows/im,
 });
