@@ -13,7 +13,7 @@ export const gmail = textFormat({
   name: 'gmail',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || mentions(mail, 'google tried to deliver your message', 'gmail will retry', '** address not found **', '** message not delivered **', '** delivery incomplete **', '** message blocked **', 'support.google.com/mail')),
+    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || mentions(mail, 'google tried to deliver your message', 'gmail will retry', '** address not found **', '** message not delivered **', '** delivery incomplete **', '** message blocked **')),
   end: /^[ \t]*-+ ?(original message|forwarded message)|^[ \t]*-{5,}/im,
   blocks: (text, exclude) => {
     const found: string[] = [];
