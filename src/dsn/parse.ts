@@ -212,7 +212,7 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
     const fromText = best(inText.filter(refines));
     if (fromText) return { code: formatStatusCode(fromText), source: 'text' };
     if (level === 0 && kind !== 'delivery') {
-      const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'));
+      const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
       if (phrase) return { code: `${status.cls}.${phrase.detail}`, source: 'phrase' };
     }
     return { code: formatStatusCode(status), source: 'status' };
@@ -222,7 +222,7 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
   const t = best(inText);
   if (t) return { code: formatStatusCode(t), source: 'text' };
   if (kind !== 'bounce' && kind !== 'delay') return null;
-  const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'));
+  const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
   if (phrase) {
     const cls = phrase.replyClass ?? (kind === 'delay' ? 4 : 5);
     return { code: `${cls}.${phrase.detail}`, source: 'phrase' };

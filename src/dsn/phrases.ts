@@ -6,7 +6,9 @@
  * The first row that matches wins, so the rows go from the most to the least specific. Every
  * pattern is linear: no nested quantifiers, bounded gaps only.
  */
-export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
+export type PhraseTable = ReadonlyArray<readonly [RegExp, string]>;
+
+export const PHRASES: PhraseTable = [
   // The mailbox is full (before "user unknown": "mailbox for user X is full").
   [/\b(mailbox|inbox|mail ?box|mailfolder|mail folder|account|disk|storage|user)\b[^.\n]{0,40}?\b(is |was )?(full|over ?quota|over the quota|exceeded)\b|\bquota (exceeded|exceed|full)|\bover quota\b|\bexceeded (his|her|their|the|its) (storage|quota|mailbox)|insufficient (disk )?(space|storage)|\bmailbox size limit|\bmailbox (size )?exceeds\b|\bpostfach (ist )?voll|\bbo[iî]te (aux lettres )?(est )?pleine|\bcasella (di posta )?piena|\bbuz[oó]n (est[aá] )?lleno/i, '2.2'],
   // The mailbox exists but does not take mail.
@@ -39,10 +41,13 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(blocked|blacklisted|blocklisted|listed) (by|on|at|in|for|due|because)\b|\bspam\b|\bpolicy (violation|reasons?|rejection)|\b(rejected|refused) (by|due to|because of) (local |our |the )?(policy|policies)|\b(rejected|refused|denied) (as|for) (spam|policy)|\bnot authori[sz]ed|\baccess denied|\brelay(ing)? (denied|not permitted|access denied|prohibited)|\bwe do not relay|\bsender (address )?rejected|\b(spf|dkim|dmarc)\b[^.\n]{0,40}?\b(fail|failed|failure|reject|rejected)|\bmessage (content )?(rejected|refused)|\bsecurity polic/i, '7.1'],
 ];
 
-/** The `subject.detail` of the first phrase found, with the SMTP reply class next to it if any. */
-export function inferFromPhrase(text: string): { detail: string; replyClass: 4 | 5 | null } | null {
+/**
+ * The `subject.detail` of the first phrase found, with the SMTP reply class next to it if any:
+ * the format's own wording first (`own`, a decoder's table), then the general phrases.
+ */
+export function inferFromPhrase(text: string, own: PhraseTable = []): { detail: string; replyClass: 4 | 5 | null } | null {
   const capped = text.length > 64 * 1024 ? text.slice(0, 64 * 1024) : text;
-  for (const [re, detail] of PHRASES) {
+  for (const [re, detail] of own.length > 0 ? [...own, ...PHRASES] : PHRASES) {
     const m = re.exec(capped);
     if (!m) continue;
     const before = capped.slice(Math.max(0, m.index - 120), m.index);

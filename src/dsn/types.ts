@@ -1,5 +1,6 @@
 import type { BounceType } from '../domain/status-table.js';
 import type { MailView } from './mime.js';
+import type { PhraseTable } from './phrases.js';
 
 /**
  * What a message is:
@@ -28,6 +29,8 @@ export interface RawRecipient {
   readonly lastAttemptDate?: string | null;
   /** Free text about this recipient (for formats without fields); codes are searched in it. */
   readonly text?: string | null;
+  /** The format's own wording (its MTA's fixed messages), tried before the general phrases. */
+  readonly phrases?: PhraseTable;
 }
 
 /** What a decoder returns for a message it recognises. */
