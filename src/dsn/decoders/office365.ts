@@ -15,7 +15,8 @@ export const office365 = textFormat({
     (fromDomain(mail, /(^|\.)(outlook\.com|hotmail\.[a-z.]+|live\.[a-z.]+|msn\.com|onmicrosoft\.com|protection\.outlook\.com|office365\.com)$/i) ||
       mentions(mail, 'prod.outlook.com', 'protection.outlook.com', 'office 365', 'office365', 'exchange online', "remote server returned '") ||
       (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && mentions(mail, "couldn't be delivered", "wasn't found at", 'diagnostic information for administrators'))),
-  end: /^[ \t]*(original message headers|original message details)\s*:?/im,
+  // The returned headers, in the NDR's language: en, fr, it, sv, de, es.
+  end: /^[ \t]*(?:original message headers|original message details|en-t[eê]tes de message d'origine|intestazioni originali del messaggio|ursprungshuvuden|urspr[uü]ngliche nachrichtenkopfzeilen|encabezados del mensaje original)[ \t]*:?/im,
   blocks: (text, exclude) => {
     const diag = /diagnostic information for administrators:?/i.exec(text);
     const blocks = recipientBlocks(diag ? text.slice(diag.index) : text, exclude);
