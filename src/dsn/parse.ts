@@ -6,6 +6,7 @@ import { firstAddress, readMail, type MailView, type MimeLimits } from './mime.j
 import { messageIdsIn, quotedHeaders } from './original.js';
 import { inferFromPhrase, namedCondition, RETRIES_EXPIRED } from './phrases.js';
 import { mailboxFullCode } from './quota.js';
+import { providerOf, providerRule } from './remote-hosts.js';
 import { remoteMtaIn } from './remote-mta.js';
 import type { DecodeContext, Decoded, Decoder, ParsedReport, RawRecipient, RecipientReport, ReportKind, StatusSource } from './types.js';
 
@@ -139,7 +140,7 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
   // A recipient group without an Action: its status class says what happened.
   const statusClass = leadingCode(raw.status)?.cls;
   const kind = kindOfAction(raw.action) ?? messageKindHint ?? (statusClass === 2 ? 'delivery' : 'bounce');
-  const chosen = withQuotaRule(chooseStatus(raw, kind), raw, kind);
+  const chosen = withQuotaRule(withProvider(raw, kind, chooseStatus(raw, kind)), raw, kind);
   let status: string | null = chosen?.code ?? null;
   let statusSource: StatusSource | null = chosen?.source ?? null;
   let type: RecipientReport['type'] = null;
@@ -182,7 +183,8 @@ function compact(text: string | null | undefined): string | null {
  *    its own code is generic, an expiry code (`X.4.7`) or absent: that condition;
  * 1. `Status:`, refined by a more specific code of the diagnostic or the recipient's text
  *    (any failure code for a generic `X.0.0`; same class and subject for `X.Y.0`) -> `status`
- *    (or where the refinement was found);
+ *    (or where the refinement was found); a generic `X.0.0` with no such code is refined by an
+ *    unambiguous phrase (Exim 4.9x writes `Status: 5.0.0` whatever happened) -> `phrase`;
  * 2. else the most specific enhanced code of the diagnostic -> `diagnostic`, then of the
  *    recipient's text -> `text`;
  * 3. else a code inferred from an unambiguous phrase -> `phrase` (class from the SMTP reply
@@ -193,7 +195,14 @@ function compact(text: string | null | undefined): string | null {
  * writes a permanent code (a transcript: `451 4.4.1` at an earlier attempt, `550 5.1.1` at the
  * last), temporary codes do not count: a permanent failure does not become soft by its history.
  */
-function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; source: StatusSource } | null {
+interface Chosen {
+  readonly code: string;
+  readonly source: StatusSource;
+  /** Read from a bare SMTP reply code (`550`), not from an enhanced code. */
+  readonly fromReply?: boolean;
+}
+
+function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
   const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
   const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
   const expired = expiredCause(raw, kind, usable(status) ? status : null);
@@ -213,6 +222,10 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; sour
     if (fromDiagnostic) return { code: formatStatusCode(fromDiagnostic), source: 'diagnostic' };
     const fromText = best(inText.filter(refines));
     if (fromText) return { code: formatStatusCode(fromText), source: 'text' };
+    if (level === 0 && kind !== 'delivery') {
+      const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
+      if (phrase) return { code: `${status.cls}.${phrase.detail}`, source: 'phrase' };
+    }
     return { code: formatStatusCode(status), source: 'status' };
   }
   const d = best(diagnostic);
@@ -220,16 +233,16 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): { code: string; sour
   const t = best(inText);
   if (t) return { code: formatStatusCode(t), source: 'text' };
   if (kind !== 'bounce' && kind !== 'delay') return null;
-  const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'));
+  const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
   if (phrase) {
     const cls = phrase.replyClass ?? (kind === 'delay' ? 4 : 5);
     return { code: `${cls}.${phrase.detail}`, source: 'phrase' };
   }
   const fits = (reply: number): boolean => (kind === 'delay' ? reply >= 400 && reply < 500 : reply >= 400);
   const replyInDiagnostic = replyCodes(raw.diagnostic).find(fits);
-  if (replyInDiagnostic) return { code: replyCodeStatus(replyInDiagnostic)!, source: 'diagnostic' };
+  if (replyInDiagnostic) return { code: replyCodeStatus(replyInDiagnostic)!, source: 'diagnostic', fromReply: true };
   const replyInText = replyCodes(raw.text).find(fits);
-  if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text' };
+  if (replyInText) return { code: replyCodeStatus(replyInText)!, source: 'text', fromReply: true };
   return null;
 }
 
@@ -269,6 +282,34 @@ function withQuotaRule(chosen: { code: string; source: StatusSource } | null, ra
   if (!chosen || (kind !== 'bounce' && kind !== 'delay')) return chosen;
   const full = mailboxFullCode(chosen.code, raw.diagnostic, raw.text);
   return full ? { code: full, source: 'phrase' } : chosen;
+}
+
+/**
+ * What the provider that answered means by its answer (rules kept as data in
+ * `remote-hosts.ts`), where the chosen code says less: none, one inferred from a phrase or a bare
+ * reply code, a generic `X.0.0`, an `X.Y.0` of the rule's subject, or a code the rule names as
+ * contradicting the provider's documented meaning. The class stays the report's -> `provider`.
+ */
+function withProvider(raw: RawRecipient, kind: ReportKind, chosen: Chosen | null): Chosen | null {
+  if (kind !== 'bounce' && kind !== 'delay') return chosen;
+  const answer = [raw.diagnostic, raw.text].filter(Boolean).join('\n').slice(0, 16 * 1024);
+  if (!answer) return chosen;
+  const provider = providerOf(raw.remoteMta, answer, raw.recipient);
+  const found = provider ? providerRule(provider, answer) : null;
+  if (!found) return chosen;
+  const { rule, index } = found;
+  const [subject, detail] = rule.detail.split('.').map(Number) as [number, number];
+  const current = chosen ? leadingCode(chosen.code) : null;
+  if (current && chosen!.source !== 'phrase' && !chosen!.fromReply) {
+    const generic = current.subject === 0 && current.detail === 0;
+    const refined = current.detail === 0 && current.subject === subject && detail !== 0;
+    if (!generic && !refined && !(rule.contradicts ?? []).includes(chosen!.code)) return chosen;
+  }
+  // The class: the chosen code's, else the SMTP reply written before the provider's words.
+  const before = [...answer.slice(Math.max(0, index - 120), index + 4).matchAll(/(?<!\d)([45])\d\d(?=[ -:])/g)];
+  const cls = current?.cls ?? (before.length > 0 ? Number(before[before.length - 1]![1]) : kind === 'delay' ? 4 : 5);
+  const code = `${cls}.${rule.detail}`;
+  return chosen && chosen.code === code ? chosen : { code, source: 'provider' };
 }
 
 /** The most specific of several codes; the first one written among equals. */

@@ -8,6 +8,8 @@ import { MAILBOX_FULL } from './quota.js';
  * The first row that matches wins, so the rows go from the most to the least specific. Every
  * pattern is linear: no nested quantifiers, bounded gaps only.
  */
+export type PhraseTable = ReadonlyArray<readonly [RegExp, string]>;
+
 /**
  * An MTA gave up because retries of a temporary condition ran out: Exim ("retry timeout
  * exceeded", "all hosts ... have been failing for a long time"), OpenSMTPD ("Envelope expired"),
@@ -37,7 +39,7 @@ export function namedCondition(text: string): string | null {
   return found?.code ?? null;
 }
 
-export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
+export const PHRASES: PhraseTable = [
   // The mailbox is full, in every wording and language (quota.ts).
   [MAILBOX_FULL, '2.2'],
   // The mailbox is full (before "user unknown": "mailbox for user X is full").
@@ -49,8 +51,10 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(user|recipient|mailbox|address|e-?mail account|account)\b[^.\n]{0,40}?\b(does not|doesn't|did not|do not) exist|\bno such (user|mailbox|recipient|account|address|local user|person)|\bunknown (user|recipient|mailbox|account|local[- ]part|address|alias)|\bunknown or illegal alias|\bno mailbox here by that name|\bnot listed in (the )?(domino directory|public name (&|and) address book)|\bresolver\.adr\.recip(ient)?notfound|\brecipient not found|\binvalid (recipient|mailbox|address|user)\b|\bnot a valid (mailbox|recipient|user|address)|\bdoesn'?t have an? [\w.-]{1,40} account|\bdestinataire inconnu|\badresse (e-?mail )?(inconnue|invalide)|\bunbekannt(er)? (empf[aä]nger|benutzer)|\bexistiert nicht|\butente (sconosciuto|inesistente)|\busuario (desconocido|inexistente)/i, '1.1'],
   // The address moved or left.
   [/\b(has moved|no longer (valid|active|available|in use|works here|with (the|this|our) (company|organi[sz]ation)))|\buser not local/i, '1.6'],
+  // The destination domain publishes a null MX (RFC 7505): it takes no mail.
+  [/\bnull mx\b|\ban mx or srv record indicated no smtp service/i, '1.10'],
   // The destination domain does not exist or takes no mail.
-  [/\b(host|domain)( or domain)?( name)? (not found|unknown|does not exist|doesn't exist|not exist)|\bunknown (host|domain)\b|\bno (mx|mail exchanger)\b|\bname service error|\bname or service not known|\bunrouteable mail domain|\bdomain (has no|without) (mx|mail)|\bnull mx\b/i, '1.2'],
+  [/\b(host|domain)( or domain)?( name)? (not found|unknown|does not exist|doesn't exist|not exist)|\bunknown (host|domain)\b|\bno (mx|mail exchanger)\b|\bname service error|\bname or service not known|\bunrouteable mail domain|\bdomain (has no|without) (mx|mail)|\ball relevant mx records point to non-existent hosts|\ball host address lookups failed permanently|\bno such domain\b/i, '1.2'],
   // Address syntax.
   [/\b(bad|invalid|illegal|malformed) (recipient |destination |e-?mail )?address syntax|\bsyntax error in (the )?(recipient |destination )?address|\bmalformed (recipient )?address|\billegal address/i, '1.3'],
   // Size.
@@ -70,10 +74,13 @@ export const PHRASES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(blocked|blacklisted|blocklisted|listed) (by|on|at|in|for|due|because)\b|\bspam\b|\bpolicy (violation|reasons?|rejection)|\b(rejected|refused) (by|due to|because of) (local |our |the )?(policy|policies)|\b(rejected|refused|denied) (as|for) (spam|policy)|\bnot authori[sz]ed|\baccess denied|\brelay(ing)? (denied|not permitted|access denied|prohibited)|\bwe do not relay|\bsender (address )?rejected|\b(spf|dkim|dmarc)\b[^.\n]{0,40}?\b(fail|failed|failure|reject|rejected)|\bmessage (content )?(rejected|refused)|\bsecurity polic/i, '7.1'],
 ];
 
-/** The `subject.detail` of the first phrase found, with the SMTP reply class next to it if any. */
-export function inferFromPhrase(text: string): { detail: string; replyClass: 4 | 5 | null } | null {
+/**
+ * The `subject.detail` of the first phrase found, with the SMTP reply class next to it if any:
+ * the format's own wording first (`own`, a decoder's table), then the general phrases.
+ */
+export function inferFromPhrase(text: string, own: PhraseTable = []): { detail: string; replyClass: 4 | 5 | null } | null {
   const capped = text.length > 64 * 1024 ? text.slice(0, 64 * 1024) : text;
-  for (const [re, detail] of PHRASES) {
+  for (const [re, detail] of own.length > 0 ? [...own, ...PHRASES] : PHRASES) {
     const m = re.exec(capped);
     if (!m) continue;
     const before = capped.slice(Math.max(0, m.index - 120), m.index);

@@ -1,5 +1,6 @@
 import type { BounceType } from '../domain/status-table.js';
 import type { MailView } from './mime.js';
+import type { PhraseTable } from './phrases.js';
 
 /**
  * What a message is:
@@ -13,7 +14,7 @@ import type { MailView } from './mime.js';
 export type ReportKind = 'bounce' | 'delay' | 'delivery' | 'complaint' | 'autoreply' | 'unknown';
 
 /** Where the recorded status code was read. */
-export type StatusSource = 'status' | 'diagnostic' | 'text' | 'phrase' | 'default';
+export type StatusSource = 'status' | 'diagnostic' | 'text' | 'phrase' | 'provider' | 'default';
 
 /** One recipient as a decoder reads it, before the status code is chosen. */
 export interface RawRecipient {
@@ -28,6 +29,8 @@ export interface RawRecipient {
   readonly lastAttemptDate?: string | null;
   /** Free text about this recipient (for formats without fields); codes are searched in it. */
   readonly text?: string | null;
+  /** The format's own wording (its MTA's fixed messages), tried before the general phrases. */
+  readonly phrases?: PhraseTable;
 }
 
 /** What a decoder returns for a message it recognises. */

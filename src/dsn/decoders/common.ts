@@ -3,6 +3,7 @@ import { firstAddress, type MailView } from '../mime.js';
 import { remoteMtaIn, remoteMtasIn } from '../remote-mta.js';
 import { looksLikeBounce, textSaysDelay } from '../signals.js';
 import { DEFAULT_INTRO, ORIGINAL_FOLLOWS, RCPT_INTRO, proseRecipients, recipientBlocks, section, withSharedContext, type RecipientBlock } from '../text-blocks.js';
+import type { PhraseTable } from '../phrases.js';
 import type { DecodeContext, Decoder, RawRecipient } from '../types.js';
 
 /**
@@ -58,6 +59,8 @@ export interface TextFormat {
   blocks?(text: string, exclude: ReadonlySet<string>, mail: MailView): RecipientBlock[];
   /** False for a decoder of text only: it leaves message/delivery-status parts to rfc3464. */
   readonly readsReport?: boolean;
+  /** The MTA's own fixed messages and what they mean, tried before the general phrases. */
+  readonly phrases?: PhraseTable;
 }
 
 /**
@@ -88,7 +91,8 @@ export function textFormat(format: TextFormat): Decoder {
       // A transcript shared by the recipients names the one server they all went to.
       const hosts = remoteMtasIn(part);
       const shared = hosts.length === 1 ? hosts[0]! : null;
-      return { recipients: all.map((r) => (r.remoteMta || remoteMtaIn(r.text) || !shared ? r : { ...r, remoteMta: shared })), ...perMessageFields(dsn) };
+      const phrases = format.phrases;
+      return { recipients: all.map((r) => (r.remoteMta || remoteMtaIn(r.text) || !shared ? r : { ...r, remoteMta: shared })).map((r) => (phrases ? { ...r, phrases } : r)), ...perMessageFields(dsn) };
     },
   };
 }

@@ -8,4 +8,6 @@ export const courier = textFormat({
   name: 'courier',
   detect: (mail, context) => mentions(mail, 'courier mail server') && bounceLike(mail, context),
   start: /^-{3,}\s*$/m,
+  // Courier's own messages about the destination's DNS (module.esmtp/esmtpclient.c).
+  phrases: [[/\bdns lookup failed\.|\bthis domain's dns violates rfc 1035/i, '4.3']],
 });

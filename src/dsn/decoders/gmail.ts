@@ -13,8 +13,13 @@ export const gmail = textFormat({
   name: 'gmail',
   detect: (mail, context) =>
     bounceLike(mail, context) &&
-    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || mentions(mail, 'google tried to deliver your message', 'gmail will retry', '** address not found **', '** message not delivered **', '** delivery incomplete **', '** message blocked **', 'support.google.com/mail')),
+    (fromDomain(mail, /(^|\.)(googlemail\.com|gmail\.com|google\.com)$/i) || mentions(mail, 'google tried to deliver your message', 'gmail will retry', '** address not found **', '** message not delivered **', '** delivery incomplete **', '** message blocked **')),
   end: /^[ \t]*-+ ?(original message|forwarded message)|^[ \t]*-{5,}/im,
+  // Gmail's own words when the remote server gave no answer.
+  phrases: [
+    [/\bdns server returned answer with no data/i, '1.2'],
+    [/\bdid not accept our requests to connect/i, '4.1'],
+  ],
   blocks: (text, exclude) => {
     const found: string[] = [];
     for (const m of text.matchAll(IN_SENTENCE)) {

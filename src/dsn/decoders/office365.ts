@@ -15,9 +15,10 @@ export const office365 = textFormat({
     (fromDomain(mail, /(^|\.)(outlook\.com|hotmail\.[a-z.]+|live\.[a-z.]+|msn\.com|onmicrosoft\.com|protection\.outlook\.com|office365\.com)$/i) ||
       mentions(mail, 'prod.outlook.com', 'protection.outlook.com', 'office 365', 'office365', 'exchange online', "remote server returned '") ||
       (headerMatches(mail, 'x-ms-exchange-message-is-ndr', /./) && mentions(mail, "couldn't be delivered", "wasn't found at", 'diagnostic information for administrators'))),
-  end: /^[ \t]*(original message headers|original message details)\s*:?/im,
+  // The returned headers (or the hops table), in the NDR's language: en, fr, it, sv, de, es, nl, pt.
+  end: /^[ \t]*(?:original message headers|original message details|en-t[eê]tes de message d'origine|intestazioni originali del messaggio|ursprungshuvuden|urspr[uü]ngliche nachrichtenkopfzeilen|encabezados del mensaje original|oorspronkelijke berichtkoppen|cabe[cç]alhos originais da mensagem|message hops)[ \t]*:?/im,
   blocks: (text, exclude) => {
-    const diag = /diagnostic information for administrators:?/i.exec(text);
+    const diag = /diagnostic information for administrators|diagnostische gegevens voor beheerders|informa[cç][oõ]es de diagn[oó]stico para administradores|informations de diagnostic pour les administrateurs|diagnoseinformationen f[uü]r administratoren/i.exec(text);
     const blocks = recipientBlocks(diag ? text.slice(diag.index) : text, exclude);
     if (blocks.length > 0) return blocks;
     const found = new Set<string>();

@@ -11,4 +11,12 @@ export const opensmtpd = textFormat({
     (mentions(mail, 'this is the mailer-daemon, please do not reply to this') || /^delivery status notification: (error|warning|delay)/i.test(mail.subject)) && bounceLike(mail, context),
   start: /following list of recipients:[^\n]*(?:\n|$)|the following recipients?:[^\n]*(?:\n|$)/i,
   end: /^[ \t]*below is a copy of the original message/im,
+  // Its own failure strings (smtpd/mta.c), written without any SMTP code.
+  phrases: [
+    [/\binvalid domain name\b/i, '1.2'],
+    [/\bdestination seems? to reject all mails?\b/i, '3.2'],
+    [/\bno valid route to (?:remote mx|destination)|\ball routes to destination blocked|\baddress family mismatch on destination mxs|\bnetwork error on destination mxs/i, '4.4'],
+    [/\btemporary failure in mx lookup|\bbad dns lookup error code/i, '4.3'],
+    [/\bcould not retrieve credentials/i, '7.0'],
+  ],
 });
