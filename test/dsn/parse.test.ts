@@ -156,7 +156,7 @@ describe('retries that ran out', () => {
   it("do not take Exim's MX records pointing to non-existent hosts for an expiry", async () => {
     const r = await inText('kim@down.example\n  all relevant MX records point to non-existent hosts');
     expect(r[2]).to.equal('hard');
-    expect(await failed({ status: '5.0.0', diagnostic: 'all relevant MX records point to non-existent hosts' })).to.deep.equal(['5.0.0', 'status', 'hard']);
+    expect(await failed({ status: '5.0.0', diagnostic: 'all relevant MX records point to non-existent hosts' })).to.deep.equal(['5.1.2', 'phrase', 'hard']);
   });
 
   it('never let a temporary reply of an earlier attempt replace the final permanent failure', async () => {

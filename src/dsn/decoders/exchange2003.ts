@@ -15,7 +15,7 @@ export const exchange2003 = textFormat({
       headerMatches(mail, 'x-mimeole', /exchange v6|produced by microsoft exchange/i) ||
       headerMatches(mail, 'x-mailer', /^internet mail service \(|microsoft exchange server internet mail connector/i) ||
       mail.headers.has('x-ms-embedded-report')),
-  start: /(?:following recipient\(s\) (?:could not be reached|cannot be reached)|did not reach the following recipient\(s\)):?[^\n]*\n/i,
+  start: /(?:following recipient\(s\) (?:could not be reached|cannot be reached)|did not reach the following recipient\(s\)):?[^\n]*(?:\n|$)/i,
   // Exchange 5.5 and 2000 name the failure by its MSEXCH code: `MSEXCH:IMS:... (000C05A6)`.
   phrases: [
     [/\(000C05A6\)/i, '1.1'],
