@@ -10,6 +10,6 @@ export const activehunter = textFormat({
   name: 'activehunter',
   // The header may mark other mail through the gateway too: the report must be a bounce.
   detect: (mail, context) => mail.headers.has('x-ahmailid') && bounceLike(mail, context),
-  start: /-+ ?the following addresses had permanent fatal errors[^\n]*\n/i,
+  start: /(?<!-)-+ ?the following addresses had permanent fatal errors[^\n]*(?:\n|$)/i,
   intro: new RegExp(String.raw`^>{3}[ \t][^<\n]{0,200}<(${ADDRESS})>`),
 });

@@ -11,9 +11,9 @@ const ALONE = new RegExp(String.raw`^[ \t]*<?(${ADDRESS})>?[ \t]*$`);
 export const biglobe = textFormat({
   name: 'biglobe',
   detect: (mail) => /^returned mail:/i.test(mail.subject) && !!mail.from?.startsWith('postmaster@') && fromDomain(mail, /(^|\.)(biglobe|inacatv|tmtv|ttv)\.ne\.jp$/i),
-  start: /-+ ?the following addresses had delivery problems[^\n]*\n/i,
+  start: /(?<!-)-+ ?the following addresses had delivery problems[^\n]*(?:\n|$)/i,
   blocks: (text, exclude) => {
-    const at = text.search(/-+ ?non-delivered information/i);
+    const at = text.search(/(?<!-)-+ ?non-delivered information/i);
     const listed = at >= 0 ? text.slice(0, at) : text;
     const reason = at >= 0 ? text.slice(at, at + 2000).replace(/^[^\n]*\n/, '').trim() : '';
     const found: string[] = [];
