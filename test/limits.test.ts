@@ -1,14 +1,12 @@
 import { expect } from 'chai';
-import knexFactory from 'knex';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { createApp, startServer, type RunningServer } from '../src/app.js';
 import { encodeReturnPath } from '../src/domain/verp.js';
 import { parseCopyBytes } from '../src/dsn/mime.js';
 import { silentLogger } from '../src/logger.js';
-import { sqlitePath } from '../src/storage/db.js';
 import { testConfig, TEST_DOMAIN } from './helpers/config.js';
-import { createSqlite, type TestDatabase } from './helpers/db.js';
+import { countSqliteMessages, createSqlite, type TestDatabase } from './helpers/db.js';
 import { makeDsn } from './helpers/dsn.js';
 import { captureLogger } from './helpers/logs.js';
 import { Dialog } from './helpers/smtp.js';
@@ -54,14 +52,7 @@ describe('SMTP abuse limits', function () {
     throw new Error('never admitted');
   }
   const rp = (campaign: string, email: string) => encodeReturnPath(running!.app.verp, campaign, email);
-  async function countMessages(): Promise<number> {
-    const k = knexFactory({ client: 'sqlite3', connection: { filename: sqlitePath(db.url) }, useNullAsDefault: true });
-    try {
-      return Number((await k('messages').count({ n: '*' }).first())!.n);
-    } finally {
-      await k.destroy();
-    }
-  }
+  const countMessages = (): Promise<number> => countSqliteMessages(db.url);
 
   it('refuses a client past the maximum number of clients with 421, and admits one again when a slot frees', async () => {
     const port = await start({ maxClients: 2, maxConnectionsPerIp: 100 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
+import { sqlitePath } from '../../src/storage/db.js';
 
 /**
  * Real databases for tests: a fresh SQLite file, and a fresh PostgreSQL database created on
@@ -150,4 +151,14 @@ export function describeOnPostgres(title: string, body: () => void): void {
     });
     body();
   });
+}
+
+/** Messages stored in a test SQLite database, read on a connection of its own. */
+export async function countSqliteMessages(url: string): Promise<number> {
+  const k = knexFactory({ client: 'sqlite3', connection: { filename: sqlitePath(url) }, useNullAsDefault: true });
+  try {
+    return Number((await k('messages').count({ n: '*' }).first())!.n);
+  } finally {
+    await k.destroy();
+  }
 }

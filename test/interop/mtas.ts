@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../bench/lib/servers.js';
 
 /**
  * Private instances of real MTAs (Debian's Postfix and Exim, unpacked by install-mtas.sh, never
@@ -67,17 +67,6 @@ export function sandbox(dir: string, binds: ReadonlyArray<readonly [string, stri
   return (command, args) => ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sandbox', ...all.flat(), command, ...args]];
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function libraryPath(root: string): string {
   return [join(root, 'usr/lib/postfix'), join(root, 'usr/lib/x86_64-linux-gnu'), join(root, 'lib/x86_64-linux-gnu')].join(':');

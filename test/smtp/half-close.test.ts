@@ -1,12 +1,10 @@
 import { expect } from 'chai';
-import knexFactory from 'knex';
 import net from 'node:net';
 import { createApp, startServer, type RunningServer } from '../../src/app.js';
 import { encodeReturnPath } from '../../src/domain/verp.js';
 import { silentLogger } from '../../src/logger.js';
-import { sqlitePath } from '../../src/storage/db.js';
 import { testConfig } from '../helpers/config.js';
-import { createSqlite, type TestDatabase } from '../helpers/db.js';
+import { countSqliteMessages, createSqlite, type TestDatabase } from '../helpers/db.js';
 import { makeDsn } from '../helpers/dsn.js';
 
 /**
@@ -33,14 +31,7 @@ describe('SMTP half-closed connections', function () {
     return running.address.port;
   }
   const rp = (campaign: string, email: string) => encodeReturnPath(running!.app.verp, campaign, email);
-  async function countMessages(): Promise<number> {
-    const k = knexFactory({ client: 'sqlite3', connection: { filename: sqlitePath(db.url) }, useNullAsDefault: true });
-    try {
-      return Number((await k('messages').count({ n: '*' }).first())!.n);
-    } finally {
-      await k.destroy();
-    }
-  }
+  const countMessages = (): Promise<number> => countSqliteMessages(db.url);
 
   /**
    * A raw client: reads the greeting, then runs `script` with a writer and a function that
