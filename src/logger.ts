@@ -91,6 +91,15 @@ export function errorCode(err: unknown): string | null {
   return typeof code === 'string' || typeof code === 'number' ? String(code) : null;
 }
 
+/**
+ * Where an error was thrown: its stack without the message lines (a database error's message
+ * holds the statement and its bound values), shortened.
+ */
+export function stackFrames(err: unknown): string {
+  const stack = typeof (err as Error)?.stack === 'string' ? (err as Error).stack! : '';
+  return shorten(stack.split('\n').filter((line) => line.trimStart().startsWith('at ')).join('\n'), 2000);
+}
+
 /** At most `max` characters of a text, for a log line; the one place error text is shortened. */
 export function shorten(text: string, max = 300): string {
   return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;

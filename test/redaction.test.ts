@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import knexFactory from 'knex';
 import { redactUrl } from '../src/config.js';
-import { errorCode, errorText } from '../src/logger.js';
+import { errorCode, errorText, stackFrames } from '../src/logger.js';
 import { TemporaryFailure } from '../src/services/ingest.js';
 import { sqlitePath } from '../src/storage/db.js';
 import { createSqlite } from './helpers/db.js';
@@ -35,6 +35,9 @@ describe('redaction', () => {
       expect(errorCode(err)).to.equal('SQLITE_CONSTRAINT');
       expect(errorText(err)).to.equal('SQLITE_CONSTRAINT: NOT NULL constraint failed: t.b');
       expect(new TemporaryFailure(err).message).to.equal('database unavailable: SQLITE_CONSTRAINT: NOT NULL constraint failed: t.b');
+      // The stack logged for an unexpected failure: where it was thrown, never the message.
+      expect(stackFrames(err)).to.not.contain('secret@example.org');
+      expect(stackFrames(new Error('insert into t values (secret@example.org)'))).to.match(/^\s*at /).and.not.contain('secret@example.org');
     } finally {
       await knex.destroy();
       await tdb.drop();

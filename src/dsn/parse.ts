@@ -140,7 +140,9 @@ function finishRecipient(raw: RawRecipient, messageKindHint: ReportKind | undefi
   // A recipient group without an Action: its status class says what happened.
   const statusClass = leadingCode(raw.status)?.cls;
   const kind = kindOfAction(raw.action) ?? messageKindHint ?? (statusClass === 2 ? 'delivery' : 'bounce');
-  const chosen = withQuotaRule(withProvider(raw, kind, chooseStatus(raw, kind)), raw, kind);
+  // What the report says of this recipient, joined once for the phrase, expiry and provider rules.
+  const answer = [raw.diagnostic, raw.text].filter(Boolean).join('\n');
+  const chosen = withQuotaRule(withProvider(raw, kind, chooseStatus(raw, kind, answer), answer), raw, kind);
   let status: string | null = chosen?.code ?? null;
   let statusSource: StatusSource | null = chosen?.source ?? null;
   let type: RecipientReport['type'] = null;
@@ -202,10 +204,10 @@ interface Chosen {
   readonly fromReply?: boolean;
 }
 
-function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
+function chooseStatus(raw: RawRecipient, kind: ReportKind, answer: string): Chosen | null {
   const usable = (c: StatusCode | null | undefined): c is StatusCode => !!c && (kind === 'delivery' ? c.cls === 2 : c.cls !== 2);
   const status = leadingCode(raw.status) ?? enhancedCodes(raw.status)[0] ?? null;
-  const expired = expiredCause(raw, kind, usable(status) ? status : null);
+  const expired = expiredCause(raw, kind, usable(status) ? status : null, answer);
   if (expired) return expired;
   let diagnostic = enhancedCodes(raw.diagnostic).filter(usable);
   let inText = enhancedCodes(raw.text).filter(usable);
@@ -223,7 +225,7 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
     const fromText = best(inText.filter(refines));
     if (fromText) return { code: formatStatusCode(fromText), source: 'text' };
     if (level === 0 && kind !== 'delivery') {
-      const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
+      const phrase = inferFromPhrase(answer, raw.phrases);
       if (phrase) return { code: `${status.cls}.${phrase.detail}`, source: 'phrase' };
     }
     return { code: formatStatusCode(status), source: 'status' };
@@ -233,7 +235,7 @@ function chooseStatus(raw: RawRecipient, kind: ReportKind): Chosen | null {
   const t = best(inText);
   if (t) return { code: formatStatusCode(t), source: 'text' };
   if (kind !== 'bounce' && kind !== 'delay') return null;
-  const phrase = inferFromPhrase([raw.diagnostic, raw.text].filter(Boolean).join('\n'), raw.phrases);
+  const phrase = inferFromPhrase(answer, raw.phrases);
   if (phrase) {
     const cls = phrase.replyClass ?? (kind === 'delay' ? 4 : 5);
     return { code: `${cls}.${phrase.detail}`, source: 'phrase' };
@@ -261,10 +263,9 @@ function writesPermanent(raw: RawRecipient, status: StatusCode | null, written: 
  * `4.3.0`), else the condition it names (`4.4.1` no answer, `4.4.2` connection dropped or timed
  * out). Without a cause written, null: the MTA's own code stands (a bare `5.4.7` stays hard).
  */
-function expiredCause(raw: RawRecipient, kind: ReportKind, status: StatusCode | null): { code: string; source: StatusSource } | null {
+function expiredCause(raw: RawRecipient, kind: ReportKind, status: StatusCode | null, all: string): { code: string; source: StatusSource } | null {
   if (kind !== 'bounce' && kind !== 'delay') return null;
   if (status && !isGeneric(status) && !(status.subject === 4 && status.detail === 7)) return null;
-  const all = [raw.diagnostic, raw.text].filter(Boolean).join('\n');
   if (!RETRIES_EXPIRED.test(all.length > 64 * 1024 ? all.slice(0, 64 * 1024) : all)) return null;
   for (const [source, field] of [['diagnostic', raw.diagnostic], ['text', raw.text]] as const) {
     const temporary = enhancedCodes(field).filter((c) => c.cls === 4 && !(c.subject === 4 && c.detail === 7));
@@ -290,9 +291,9 @@ function withQuotaRule(chosen: { code: string; source: StatusSource } | null, ra
  * reply code, a generic `X.0.0`, an `X.Y.0` of the rule's subject, or a code the rule names as
  * contradicting the provider's documented meaning. The class stays the report's -> `provider`.
  */
-function withProvider(raw: RawRecipient, kind: ReportKind, chosen: Chosen | null): Chosen | null {
+function withProvider(raw: RawRecipient, kind: ReportKind, chosen: Chosen | null, report: string): Chosen | null {
   if (kind !== 'bounce' && kind !== 'delay') return chosen;
-  const answer = [raw.diagnostic, raw.text].filter(Boolean).join('\n').slice(0, 16 * 1024);
+  const answer = report.slice(0, 16 * 1024);
   if (!answer) return chosen;
   const provider = providerOf(raw.remoteMta, answer, raw.recipient);
   const found = provider ? providerRule(provider, answer) : null;

@@ -2,7 +2,7 @@ import { applySignal, type ContactEventName, type ContactState, type Signal } fr
 import type { VerpSettings } from '../domain/verp.js';
 import { parseMessage, type ParseOptions } from '../dsn/parse.js';
 import type { ParsedReport, RecipientReport, ReportKind } from '../dsn/types.js';
-import { errorCode, errorText, shorten, type Logger } from '../logger.js';
+import { errorCode, errorText, type Logger } from '../logger.js';
 import { silentMetrics, type Metrics } from '../metrics.js';
 import type { ContactRecord, MessageStatus, Repositories, Transport, UnitOfWork } from '../storage/repositories.js';
 import { Committer, isDataError, isUnavailable } from './committer.js';
@@ -71,7 +71,7 @@ export class TemporaryFailure extends Error {
 
 export const COUNTABLE: ReadonlySet<ReportKind> = new Set(['bounce', 'delay', 'delivery', 'complaint']);
 
-export { fingerprint, shorten };
+export { fingerprint };
 
 export async function prepare(input: IngestInput, verp: VerpSettings, parse: Omit<ParseOptions, 'mailFrom'> = {}): Promise<Prepared> {
   const report = await parseMessage(input.raw, { ...parse, mailFrom: input.mailFrom });

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { checkAddress, type VerpRefusal, type VerpSettings } from '../domain/verp.js';
-import type { Logger } from '../logger.js';
+import { errorCode, errorText, stackFrames, type Logger } from '../logger.js';
 import { silentMetrics, type Metrics, type SmtpMessageResult } from '../metrics.js';
 import { parseCopyBytes } from '../dsn/mime.js';
-import { shorten, TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
+import { TemporaryFailure, type IngestInput, type IngestResult } from '../services/ingest.js';
 import { ClientTracker, networkOf } from './guard.js';
 import { evictionCandidate, IdleClock } from './idle.js';
 import { LogThrottle } from './log-throttle.js';
@@ -389,7 +389,7 @@ export function createSmtpListener(initial: SmtpSettings, initialVerp: VerpSetti
             done(null, duplicate ? replies.duplicate.text(result.messageId) : replies.accepted.text(result.messageId));
           },
           (err: unknown) => {
-            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: shorten((err as Error)?.stack ?? String(err), 2000) });
+            if (!(err instanceof TemporaryFailure)) log.log('error', 'INGEST_FAILED', 'unexpected ingest failure', { ...base, error: errorText(err), errorCode: errorCode(err), stack: stackFrames(err) });
             log.log('warn', 'SMTP_TEMPFAIL', 'message deferred with 451', { ...base, ms: Date.now() - started });
             answered(replies.tempFail.code, 'deferred');
             done(smtpError('tempFail'));
